@@ -1,0 +1,94 @@
+namespace Glance.Grains.Catalog;
+
+/// <summary>
+/// An in-memory index of one shard's images, loaded from the <see cref="ICatalogStore"/>
+/// on activation. Entries are also kept in a set ordered newest-first, so the default list
+/// order pages without sorting (cost grows with the page, not with the shard).
+/// </summary>
+[GrainType("glance.catalog-shard")]
+[Reentrant] // Queries run between writes; writes re-check versions after awaiting storage.
+public sealed class CatalogShardGrain(ICatalogStore store) : Grain, ICatalogShardGrain
+{
+    private readonly Dictionary<Guid, CatalogEntry> _entries = [];
+    private readonly Dictionary<Guid, long> _removed = [];
+    private readonly SortedSet<ImageRecord> _newestFirst = new(ImageOrdering.Default);
+
+    private long Shard => this.GetPrimaryKeyLong();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        foreach (var entry in await store.LoadShardAsync(Shard))
+        {
+            Put(entry);
+        }
+    }
+
+    async Task ICatalogShardGrain.UpsertAsync(CatalogEntry entry)
+    {
+        if (IsStale(entry.Image.Id, entry.Version))
+        {
+            return;
+        }
+        await store.UpsertAsync(Shard, entry);
+        if (!IsStale(entry.Image.Id, entry.Version))
+        {
+            Put(entry);
+        }
+    }
+
+    async Task ICatalogShardGrain.RemoveAsync(Guid imageId, long version)
+    {
+        if (IsStale(imageId, version))
+        {
+            return;
+        }
+        await store.RemoveAsync(Shard, imageId, version);
+        if (!IsStale(imageId, version))
+        {
+            Drop(imageId);
+            _removed[imageId] = version;
+        }
+    }
+
+    Task<ImmutableArray<ImageRecord>> ICatalogShardGrain.QueryAsync(Caller caller, ImageQuery query, ImageRecord? after)
+    {
+        var ordering = new ImageOrdering(query.Sort);
+        var filter = new ImageFilter(caller, query);
+        var limit = Math.Clamp(query.Limit, 0, ImageQuery.MaxLimit);
+        IEnumerable<ImageRecord> candidates;
+        if (ordering.IsNewestFirst)
+        {
+            // Walk the index from just after the marker; stop as soon as the page is full.
+            candidates = after is null || _newestFirst.Count == 0 ? _newestFirst
+                : ordering.Compare(after, _newestFirst.Max) >= 0 ? []
+                : _newestFirst.GetViewBetween(after, _newestFirst.Max).Where(i => ordering.Compare(i, after) > 0);
+        }
+        else
+        {
+            candidates = _entries.Values.Select(e => e.Image)
+                .Where(i => after is null || ordering.Compare(i, after) > 0)
+                .Order(ordering);
+        }
+        var page = candidates.Where(i => filter.Matches(_entries[i.Id])).Take(limit).ToImmutableArray();
+        return Task.FromResult(page);
+    }
+
+    private bool IsStale(Guid imageId, long version) =>
+        (_entries.TryGetValue(imageId, out var current) && current.Version >= version)
+        || (_removed.TryGetValue(imageId, out var removedAt) && removedAt >= version);
+
+    private void Put(CatalogEntry entry)
+    {
+        Drop(entry.Image.Id);
+        _entries[entry.Image.Id] = entry;
+        _newestFirst.Add(entry.Image);
+    }
+
+    private void Drop(Guid imageId)
+    {
+        if (_entries.Remove(imageId, out var old))
+        {
+            _newestFirst.Remove(old.Image);
+        }
+    }
+}

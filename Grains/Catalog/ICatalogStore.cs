@@ -1,0 +1,18 @@
+namespace Glance.Grains.Catalog;
+
+/// <summary>
+/// Durable home of the catalog shards' entries, one row (or entity) per image, so that a
+/// change rewrites one entry, never a whole shard. Writes are version-guarded: an older
+/// version never replaces a newer one.
+/// </summary>
+public interface ICatalogStore
+{
+    /// <summary>Every live entry of a shard.</summary>
+    Task<IReadOnlyList<CatalogEntry>> LoadShardAsync(long shard);
+
+    /// <summary>Stores an entry unless a newer version is stored.</summary>
+    Task UpsertAsync(long shard, CatalogEntry entry);
+
+    /// <summary>Marks an image gone (a tombstone carrying the version) unless a newer version is stored.</summary>
+    Task RemoveAsync(long shard, Guid imageId, long version);
+}

@@ -1,0 +1,7 @@
+global using System.Collections.Immutable;
+global using Glance.Grains.Errors;
+global using Glance.Grains.Identity;
+global using Glance.Grains.Images;
+global using Orleans;
+global using Orleans.Runtime;
+global using Orleans.Concurrency;

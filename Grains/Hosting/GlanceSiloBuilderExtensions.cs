@@ -1,0 +1,54 @@
+using System.Net;
+using Glance.Grains.Catalog;
+using Glance.Grains.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Runtime.Hosting;
+
+namespace Glance.Grains.Hosting;
+
+/// <summary>The silo configuration shared by the API host (co-hosted silo), the headless silo and tests.</summary>
+public static class GlanceSiloBuilderExtensions
+{
+    /// <summary>
+    /// The embedded profile: one silo on localhost clustering with durable SQLite storage
+    /// under <see cref="GlanceOptions.DataDirectory"/>.
+    /// </summary>
+    public static ISiloBuilder AddGlanceEmbedded(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(GlanceOptions.Section).Get<GlanceOptions>() ?? new GlanceOptions();
+        silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
+        silo.Configure<EndpointOptions>(endpoints =>
+        {
+            // Loopback only: the embedded profile is one machine (ORLEANS-NOTES G9).
+            endpoints.AdvertisedIPAddress = IPAddress.Loopback;
+            if (options.GatewayPort == 0)
+            {
+                endpoints.GatewayPort = 0;
+            }
+        });
+        silo.AddGlanceSqliteStorage(Path.Combine(options.DataDirectory, "glance.db"));
+        return silo.AddGlanceGrains(configuration);
+    }
+
+    /// <summary>Grain services and options, independent of clustering and storage.</summary>
+    public static ISiloBuilder AddGlanceGrains(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.Services.TryAddSingleton(TimeProvider.System);
+        silo.Services.AddOptions<ImageQuotaOptions>().Bind(configuration.GetSection(ImageQuotaOptions.Section));
+        return silo;
+    }
+
+    /// <summary>Grain state and catalog entries in one SQLite file, with crash reconciliation at start-up.</summary>
+    public static ISiloBuilder AddGlanceSqliteStorage(this ISiloBuilder silo, string databasePath)
+    {
+        silo.Services.AddSingleton(_ => new SqliteDatabase(databasePath));
+        silo.Services.AddGrainStorage(GlanceStorage.ProviderName, (sp, _) => new SqliteGrainStorage(sp.GetRequiredService<SqliteDatabase>()));
+        silo.Services.AddSingleton<ICatalogStore, SqliteCatalogStore>();
+        silo.AddStartupTask<CatalogRecovery>();
+        return silo;
+    }
+}

@@ -1,0 +1,55 @@
+using Glance.Grains.Catalog;
+
+namespace Glance.Grains.Images;
+
+/// <summary>
+/// Glance's visibility and ownership rules (spec section 5), in one place: the image grain
+/// uses them for single-image calls and the catalog shards for lists.
+/// </summary>
+public static class ImageAccess
+{
+    /// <summary>May the caller see (show) the image? If not, it is "not found".</summary>
+    public static bool CanSee(Caller caller, ImageRecord image, IReadOnlyDictionary<string, MemberStatus> members) =>
+        caller.IsAdmin
+        || image.Owner is null
+        || image.Visibility is ImageVisibility.Public or ImageVisibility.Community
+        || IsOwner(caller, image)
+        || (image.Visibility == ImageVisibility.Shared && caller.ProjectId is not null && members.ContainsKey(caller.ProjectId));
+
+    /// <summary>May the caller change the image? (Glance: admin, or the owner project.)</summary>
+    public static bool CanModify(Caller caller, ImageRecord image) =>
+        caller.IsAdmin || (image.Owner is not null && IsOwner(caller, image));
+
+    /// <summary>Is the caller's project the image's owner?</summary>
+    public static bool IsOwner(Caller caller, ImageRecord image) =>
+        caller.ProjectId is not null && string.Equals(image.Owner, caller.ProjectId, StringComparison.Ordinal);
+
+    /// <summary>Does the image belong in the caller's list for this visibility scope?</summary>
+    public static bool IsListed(Caller caller, ImageRecord image, IReadOnlyDictionary<string, MemberStatus> members, ImageQuery query)
+    {
+        if (image.Status is ImageStatus.Deleted or ImageStatus.Killed || image.OsHidden != query.OsHidden)
+        {
+            return false;
+        }
+        var owned = IsOwner(caller, image);
+        return query.Visibility switch
+        {
+            VisibilityScope.Default => caller.IsAdmin
+                ? image.Visibility != ImageVisibility.Community || owned
+                : image.Visibility == ImageVisibility.Public || owned || IsMemberAt(caller, image, members, query.MemberStatus),
+            VisibilityScope.Public => image.Visibility == ImageVisibility.Public,
+            VisibilityScope.Community => image.Visibility == ImageVisibility.Community,
+            VisibilityScope.Private => image.Visibility == ImageVisibility.Private && (caller.IsAdmin || owned),
+            VisibilityScope.Shared => image.Visibility == ImageVisibility.Shared
+                && (caller.IsAdmin || owned || IsMemberAt(caller, image, members, query.MemberStatus)),
+            VisibilityScope.All => CanSee(caller, image, members),
+            _ => false,
+        };
+    }
+
+    private static bool IsMemberAt(Caller caller, ImageRecord image, IReadOnlyDictionary<string, MemberStatus> members, MemberStatus? wanted) =>
+        image.Visibility == ImageVisibility.Shared
+        && caller.ProjectId is not null
+        && members.TryGetValue(caller.ProjectId, out var status)
+        && (wanted is null || status == wanted);
+}

@@ -1,0 +1,384 @@
+using System.Text.Json;
+using Glance.Grains.Catalog;
+using Glance.Grains.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Glance.Grains.Images;
+
+/// <summary>
+/// One image's metadata and lifecycle. The grain is the single writer of its image, so the
+/// state machine needs no locks; after each write it publishes its entry to the catalog.
+/// </summary>
+[GrainType("glance.image")]
+public sealed class ImageGrain(
+    [PersistentState("image", GlanceStorage.ProviderName)] IPersistentState<ImageState> state,
+    IOptions<ImageQuotaOptions> quotas,
+    TimeProvider clock,
+    ILogger<ImageGrain> logger) : Grain, IImageGrain
+{
+    private readonly ImageQuotaOptions _quotas = quotas.Value;
+
+    // The view is rebuilt only after a change: GETs are the hot path.
+    private ImageRecord? _view;
+    private ImmutableDictionary<string, MemberStatus>? _memberStatuses;
+    private IGrainTimer? _catalogRetry;
+
+    private Guid Id => this.GetPrimaryKey();
+
+    private ImageRecord View => _view ??= state.State.ToRecord(Id);
+
+    async Task<ImageRecord> IImageGrain.CreateAsync(Caller caller, ImageDraft draft)
+    {
+        if (state.State.Status is not null)
+        {
+            throw GlanceException.Conflict($"An image with identifier {Id} already exists");
+        }
+        var now = Now();
+        var created = new ImageState { Status = ImageStatus.Queued, Owner = caller.ProjectId, CreatedAt = now, UpdatedAt = now };
+        foreach (var (attribute, valueJson) in draft.Attributes)
+        {
+            if (attribute == "id")
+            {
+                EnsureSameId(valueJson);
+                continue;
+            }
+            ImageSchema.Apply(created, attribute, valueJson, caller);
+        }
+        EnsureQuotas(created);
+        await SaveAsync(created, previousOwner: null);
+        return View;
+    }
+
+    Task<ImageRecord> IImageGrain.GetAsync(Caller caller) => Task.FromResult(Visible(caller));
+
+    async Task<ImageRecord> IImageGrain.UpdateAsync(Caller caller, ImmutableArray<PatchOperation> operations)
+    {
+        var image = Modifiable(caller);
+        var draft = state.State.Clone();
+        foreach (var operation in operations)
+        {
+            ApplyPatch(draft, operation, caller);
+        }
+        EnsureQuotas(draft);
+        draft.UpdatedAt = Now();
+        await SaveAsync(draft, image.Owner);
+        return View;
+    }
+
+    async Task IImageGrain.TagAsync(Caller caller, string tag)
+    {
+        var image = Modifiable(caller);
+        ImageSchema.EnsureValidTag(tag);
+        if (image.Tags.Contains(tag))
+        {
+            return;
+        }
+        var draft = state.State.Clone();
+        draft.Tags.Add(tag);
+        EnsureQuotas(draft);
+        draft.UpdatedAt = Now();
+        await SaveAsync(draft, image.Owner);
+    }
+
+    async Task IImageGrain.UntagAsync(Caller caller, string tag)
+    {
+        var image = Modifiable(caller);
+        if (!image.Tags.Contains(tag))
+        {
+            throw GlanceException.NotFound($"Tag {tag} not found.");
+        }
+        var draft = state.State.Clone();
+        draft.Tags.Remove(tag);
+        draft.UpdatedAt = Now();
+        await SaveAsync(draft, image.Owner);
+    }
+
+    Task IImageGrain.DeactivateAsync(Caller caller) =>
+        MoveAsync(caller, ImageStatus.Deactivated, "deactivate", ImageStatus.Active);
+
+    Task IImageGrain.ReactivateAsync(Caller caller) =>
+        MoveAsync(caller, ImageStatus.Active, "reactivate", ImageStatus.Deactivated);
+
+    async Task IImageGrain.DeleteAsync(Caller caller)
+    {
+        var image = Modifiable(caller);
+        if (image.Protected)
+        {
+            throw GlanceException.Forbidden($"Image {Id} is protected and cannot be deleted.");
+        }
+        var draft = state.State.Clone();
+        draft.Status = ImageStatus.Deleted;
+        draft.UpdatedAt = Now();
+        await SaveAsync(draft, image.Owner);
+    }
+
+    async Task<ImageMember> IImageGrain.AddMemberAsync(Caller caller, string memberId)
+    {
+        var image = Modifiable(caller);
+        EnsureShared(image);
+        if (string.IsNullOrWhiteSpace(memberId) || memberId.Length > ImageAttributes.MaxStringLength)
+        {
+            throw GlanceException.BadRequest("Member to be added not specified");
+        }
+        if (state.State.Members.ContainsKey(memberId))
+        {
+            throw GlanceException.Conflict($"Member {memberId} already associated with image {Id}");
+        }
+        if (state.State.Members.Count >= _quotas.ImageMemberQuota)
+        {
+            throw GlanceException.TooLarge($"Attempted: {state.State.Members.Count + 1}, Maximum: {_quotas.ImageMemberQuota}");
+        }
+        var now = Now();
+        var draft = state.State.Clone();
+        draft.Members[memberId] = new MemberState(MemberStatus.Pending, now, now);
+        await SaveAsync(draft, image.Owner);
+        return Member(memberId, draft.Members[memberId]);
+    }
+
+    Task<ImmutableArray<ImageMember>> IImageGrain.ListMembersAsync(Caller caller)
+    {
+        var image = Visible(caller);
+        EnsureShared(image);
+        var members = state.State.Members
+            .Where(m => ImageAccess.CanModify(caller, image) || m.Key == caller.ProjectId)
+            .Select(m => Member(m.Key, m.Value))
+            .ToImmutableArray();
+        return Task.FromResult(members);
+    }
+
+    Task<ImageMember> IImageGrain.GetMemberAsync(Caller caller, string memberId)
+    {
+        // Glance answers 404 for every failure here, so as not to say why.
+        var notFound = GlanceException.NotFound($"Member {memberId} not found for image {Id}.");
+        if (state.State.Status is null or ImageStatus.Deleted || !ImageAccess.CanSee(caller, View, MemberStatuses()))
+        {
+            throw notFound;
+        }
+        if (View.Visibility != ImageVisibility.Shared || !state.State.Members.TryGetValue(memberId, out var member)
+            || !(ImageAccess.CanModify(caller, View) || memberId == caller.ProjectId))
+        {
+            throw notFound;
+        }
+        return Task.FromResult(Member(memberId, member));
+    }
+
+    async Task<ImageMember> IImageGrain.SetMemberStatusAsync(Caller caller, string memberId, MemberStatus status)
+    {
+        var image = Visible(caller);
+        if (!state.State.Members.TryGetValue(memberId, out var member) || image.Visibility != ImageVisibility.Shared)
+        {
+            throw GlanceException.NotFound($"Member {memberId} not found for image {Id}.");
+        }
+        if (!caller.IsAdmin && memberId != caller.ProjectId)
+        {
+            throw GlanceException.Forbidden("Only the member of a shared image may change its status.");
+        }
+        var draft = state.State.Clone();
+        draft.Members[memberId] = member with { Status = status, UpdatedAt = Now() };
+        await SaveAsync(draft, image.Owner);
+        return Member(memberId, draft.Members[memberId]);
+    }
+
+    async Task IImageGrain.RemoveMemberAsync(Caller caller, string memberId)
+    {
+        var image = Visible(caller);
+        if (!ImageAccess.CanModify(caller, image))
+        {
+            throw GlanceException.Forbidden("Only the owner of an image may remove its members.");
+        }
+        EnsureShared(image);
+        if (!state.State.Members.ContainsKey(memberId))
+        {
+            throw GlanceException.NotFound($"Member {memberId} not found for image {Id}.");
+        }
+        var draft = state.State.Clone();
+        draft.Members.Remove(memberId);
+        await SaveAsync(draft, image.Owner);
+    }
+
+    Task IImageGrain.PublishToCatalogAsync() =>
+        state.State.Status is null ? Task.CompletedTask : PublishAsync(previousOwner: null);
+
+    /// <summary>The image if the caller may see it; "not found" otherwise, never "forbidden".</summary>
+    private ImageRecord Visible(Caller caller)
+    {
+        if (state.State.Status is null or ImageStatus.Deleted || !ImageAccess.CanSee(caller, View, MemberStatuses()))
+        {
+            throw GlanceException.NotFound($"No image found with ID {Id}");
+        }
+        return View;
+    }
+
+    /// <summary>The image if the caller may change it.</summary>
+    private ImageRecord Modifiable(Caller caller)
+    {
+        var image = Visible(caller);
+        if (!ImageAccess.CanModify(caller, image))
+        {
+            throw GlanceException.Forbidden($"You are not permitted to modify image {Id}.");
+        }
+        return image;
+    }
+
+    private async Task MoveAsync(Caller caller, ImageStatus target, string action, ImageStatus from)
+    {
+        var image = Modifiable(caller);
+        if (image.Status == target)
+        {
+            return; // Glance treats a repeat as a no-op.
+        }
+        if (image.Status != from)
+        {
+            throw GlanceException.Forbidden($"Not allowed to {action} image in status '{WireNames.Of(image.Status)}'");
+        }
+        var draft = state.State.Clone();
+        draft.Status = target;
+        draft.UpdatedAt = Now();
+        await SaveAsync(draft, image.Owner);
+    }
+
+    private void ApplyPatch(ImageState draft, PatchOperation operation, Caller caller)
+    {
+        var attribute = operation.Attribute;
+        ImageSchema.EnsureWritable(attribute);
+        var isBase = ImageAttributes.IsBase(attribute);
+        switch (operation.Op)
+        {
+            case PatchOp.Remove when isBase:
+                throw GlanceException.Forbidden($"Properties {attribute} may not be removed.");
+            case PatchOp.Remove:
+                if (!draft.Properties.Remove(attribute))
+                {
+                    throw GlanceException.Conflict($"Property {attribute} does not exist.");
+                }
+                return;
+            case PatchOp.Replace when !isBase && !draft.Properties.ContainsKey(attribute):
+                throw GlanceException.Conflict($"Property {attribute} does not exist.");
+            case PatchOp.AddNew when !isBase && draft.Properties.ContainsKey(attribute):
+                throw GlanceException.Conflict($"Property {attribute} already present.");
+        }
+        if (operation.ValueJson is null)
+        {
+            throw GlanceException.BadRequest($"Operation objects must contain exactly one member named \"value\".");
+        }
+        if (attribute is "container_format" or "disk_format"
+            && draft.Status is not (ImageStatus.Queued or ImageStatus.Importing))
+        {
+            var current = attribute == "disk_format" ? draft.DiskFormat : draft.ContainerFormat;
+            var wanted = JsonSerializer.Deserialize<string?>(operation.ValueJson);
+            if (wanted != current)
+            {
+                throw GlanceException.Forbidden($"Attribute {attribute} can be only replaced for a queued image.");
+            }
+        }
+        ImageSchema.Apply(draft, attribute, operation.ValueJson, caller);
+    }
+
+    private void EnsureQuotas(ImageState draft)
+    {
+        if (draft.Properties.Count > _quotas.ImagePropertyQuota)
+        {
+            throw GlanceException.TooLarge($"Maximum number of properties exceeded: attempted {draft.Properties.Count}, maximum {_quotas.ImagePropertyQuota}");
+        }
+        if (draft.Tags.Count > _quotas.ImageTagQuota)
+        {
+            throw GlanceException.TooLarge($"Maximum number of tags exceeded: attempted {draft.Tags.Count}, maximum {_quotas.ImageTagQuota}");
+        }
+    }
+
+    private void EnsureSameId(string valueJson)
+    {
+        string? id = null;
+        try
+        {
+            id = JsonSerializer.Deserialize<string?>(valueJson);
+        }
+        catch (JsonException)
+        {
+        }
+        if (id is null || !Guid.TryParse(id, out var parsed) || parsed != Id)
+        {
+            throw GlanceException.BadRequest("Provided object does not match schema 'image': 'id' does not match the image's identifier");
+        }
+    }
+
+    private static void EnsureShared(ImageRecord image)
+    {
+        if (image.Visibility != ImageVisibility.Shared)
+        {
+            throw GlanceException.Forbidden("Only shared images have members.");
+        }
+    }
+
+    private async Task SaveAsync(ImageState draft, string? previousOwner)
+    {
+        draft.Version = state.State.Version + 1;
+        var before = state.State;
+        state.State = draft;
+        _view = null;
+        _memberStatuses = null;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Nothing half-written: the grain keeps the state that is in storage.
+            state.State = before;
+            _view = null;
+            _memberStatuses = null;
+            throw;
+        }
+        await PublishAsync(previousOwner);
+    }
+
+    /// <summary>
+    /// Sends this image's entry to its catalog shard (and tells its former shard when the
+    /// owner changed). On failure a timer retries; crash recovery re-sends at start-up.
+    /// </summary>
+    private async Task PublishAsync(string? previousOwner)
+    {
+        var current = state.State;
+        var shard = CatalogShards.Of(current.Owner, Id);
+        try
+        {
+            if (previousOwner != current.Owner && CatalogShards.Of(previousOwner, Id) is var oldShard && oldShard != shard)
+            {
+                await GrainFactory.GetGrain<ICatalogShardGrain>(oldShard).RemoveAsync(Id, current.Version);
+            }
+            var catalog = GrainFactory.GetGrain<ICatalogShardGrain>(shard);
+            if (current.Status == ImageStatus.Deleted)
+            {
+                await catalog.RemoveAsync(Id, current.Version);
+            }
+            else
+            {
+                await catalog.UpsertAsync(new CatalogEntry(View, MemberStatuses(), current.Version));
+            }
+            _catalogRetry?.Dispose();
+            _catalogRetry = null;
+        }
+        catch (Exception exception)
+        {
+            // The image write stands; the catalog catches up when the retry succeeds.
+            logger.LogWarning(exception, "Catalog update for image {ImageId} failed; retrying", Id);
+            _catalogRetry ??= this.RegisterGrainTimer(
+                _ => PublishAsync(previousOwner),
+                new GrainTimerCreationOptions(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)) { KeepAlive = true });
+        }
+    }
+
+    private ImmutableDictionary<string, MemberStatus> MemberStatuses() =>
+        _memberStatuses ??= state.State.Members.ToImmutableDictionary(m => m.Key, m => m.Value.Status);
+
+    private ImageMember Member(string memberId, MemberState member) =>
+        new(Id, memberId, member.Status, member.CreatedAt, member.UpdatedAt);
+
+    // Glance keeps whole seconds; so do we, so that date filters and sorting agree with it.
+    private DateTimeOffset Now()
+    {
+        var now = clock.GetUtcNow();
+        return new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
+    }
+}

@@ -1,0 +1,72 @@
+namespace Glance.Grains.Images;
+
+/// <summary>
+/// What an image grain persists. Serialized as JSON (camelCase) by the grain storage, so
+/// renaming a property here is a data migration: add, don't rename.
+/// </summary>
+public sealed class ImageState
+{
+    /// <summary>Null until the image is created; ids are never reused, even after delete.</summary>
+    public ImageStatus? Status { get; set; }
+    public string? Name { get; set; }
+    public ImageVisibility Visibility { get; set; } = ImageVisibility.Shared;
+    public bool Protected { get; set; }
+    public bool OsHidden { get; set; }
+    public string? Checksum { get; set; }
+    public string? OsHashAlgo { get; set; }
+    public string? OsHashValue { get; set; }
+    public long? Size { get; set; }
+    public long? VirtualSize { get; set; }
+    public long MinDisk { get; set; }
+    public long MinRam { get; set; }
+    public string? ContainerFormat { get; set; }
+    public string? DiskFormat { get; set; }
+    public string? Owner { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public SortedSet<string> Tags { get; set; } = new(StringComparer.Ordinal);
+    public SortedDictionary<string, string> Properties { get; set; } = new(StringComparer.Ordinal);
+    public SortedDictionary<string, MemberState> Members { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Incremented on every write; catalog shards keep the newest version they saw.</summary>
+    public long Version { get; set; }
+
+    /// <summary>A deep copy, so a patch can be applied to a draft and thrown away on error.</summary>
+    public ImageState Clone()
+    {
+        var copy = (ImageState)MemberwiseClone();
+        copy.Tags = new SortedSet<string>(Tags, StringComparer.Ordinal);
+        copy.Properties = new SortedDictionary<string, string>(Properties, StringComparer.Ordinal);
+        copy.Members = new SortedDictionary<string, MemberState>(
+            Members.ToDictionary(m => m.Key, m => m.Value with { }), StringComparer.Ordinal);
+        return copy;
+    }
+
+    /// <summary>The caller-facing view of this state.</summary>
+    public ImageRecord ToRecord(Guid id) => new()
+    {
+        Id = id,
+        Name = Name,
+        Status = Status ?? ImageStatus.Queued,
+        Visibility = Visibility,
+        Protected = Protected,
+        OsHidden = OsHidden,
+        Checksum = Checksum,
+        OsHashAlgo = OsHashAlgo,
+        OsHashValue = OsHashValue,
+        Size = Size,
+        VirtualSize = VirtualSize,
+        MinDisk = MinDisk,
+        MinRam = MinRam,
+        ContainerFormat = ContainerFormat,
+        DiskFormat = DiskFormat,
+        Owner = Owner,
+        CreatedAt = CreatedAt,
+        UpdatedAt = UpdatedAt,
+        Tags = [.. Tags],
+        Properties = Properties.ToImmutableSortedDictionary(StringComparer.Ordinal),
+    };
+}
+
+/// <summary>A member row: kept even when the image stops being shared, as Glance does.</summary>
+public sealed record MemberState(MemberStatus Status, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);

@@ -1,0 +1,42 @@
+using Glance.Grains.Catalog;
+using Microsoft.Extensions.Logging;
+
+namespace Glance.Grains.Storage;
+
+/// <summary>
+/// Start-up reconciliation for the embedded profile: finds images whose stored version is
+/// newer than their catalog entry (a crash between the image write and the catalog update)
+/// and has each such image re-publish itself. One indexed SQL join; nothing when all agree.
+/// </summary>
+public sealed class CatalogRecovery(SqliteDatabase database, IGrainFactory grains, ILogger<CatalogRecovery> logger) : IStartupTask
+{
+    /// <inheritdoc />
+    public async Task Execute(CancellationToken cancellationToken)
+    {
+        var stale = await database.ReadAsync(connection =>
+        {
+            using var command = SqliteDatabase.Command(connection, """
+                SELECT g.grain_key FROM grain_state g
+                LEFT JOIN catalog_entry c ON c.image_id = g.grain_key
+                WHERE g.state_name = 'image' AND g.grain_type = 'glance.image'
+                  AND (c.version IS NULL OR c.version < json_extract(g.payload, '$.version'))
+                """);
+            using var reader = command.ExecuteReader();
+            var keys = new List<Guid>();
+            while (reader.Read())
+            {
+                keys.Add(Guid.Parse(reader.GetString(0)));
+            }
+            return keys;
+        });
+        if (stale.Count == 0)
+        {
+            return;
+        }
+        logger.LogWarning("Re-publishing {Count} image(s) whose catalog entry was behind", stale.Count);
+        foreach (var chunk in stale.Chunk(64))
+        {
+            await Task.WhenAll(chunk.Select(id => grains.GetGrain<IImageGrain>(id).PublishToCatalogAsync()));
+        }
+    }
+}
