@@ -119,7 +119,7 @@ public sealed class ImageFilter
     public static DateTimeOffset ParseTime(string value) =>
         DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
             ? time
-            : throw GlanceException.BadRequest($"Unable to filter on a invalid time: '{value}'");
+            : throw GlanceException.BadRequest($"Bad \"{value}\" query filter format. Use ISO 8601 DateTime notation.");
 
     private static long ParseNumber(string attribute, string value) =>
         long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number)

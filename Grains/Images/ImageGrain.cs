@@ -32,10 +32,15 @@ public sealed class ImageGrain(
     {
         if (state.State.Status is not null)
         {
-            throw GlanceException.Conflict($"An image with identifier {Id} already exists");
+            throw GlanceException.Conflict($"Image ID {Id} already exists!");
         }
         var now = Now();
         var created = new ImageState { Status = ImageStatus.Queued, Owner = caller.ProjectId, CreatedAt = now, UpdatedAt = now };
+        // Read-only and reserved names are refused (403) before any value is validated (400).
+        foreach (var attribute in draft.Attributes.Keys.Where(a => a != "id"))
+        {
+            ImageSchema.EnsureWritable(attribute);
+        }
         foreach (var (attribute, valueJson) in draft.Attributes)
         {
             if (attribute == "id")
@@ -123,7 +128,7 @@ public sealed class ImageGrain(
         }
         if (state.State.Members.ContainsKey(memberId))
         {
-            throw GlanceException.Conflict($"Member {memberId} already associated with image {Id}");
+            throw GlanceException.Conflict($"Member {memberId} is duplicated for image {Id}");
         }
         if (state.State.Members.Count >= _quotas.ImageMemberQuota)
         {
@@ -150,7 +155,7 @@ public sealed class ImageGrain(
     Task<ImageMember> IImageGrain.GetMemberAsync(Caller caller, string memberId)
     {
         // Glance answers 404 for every failure here, so as not to say why.
-        var notFound = GlanceException.NotFound($"Member {memberId} not found for image {Id}.");
+        var notFound = GlanceException.NotFound($"{memberId} not found in the member list of the image {Id}.");
         if (state.State.Status is null or ImageStatus.Deleted || !ImageAccess.CanSee(caller, View, MemberStatuses()))
         {
             throw notFound;
@@ -303,11 +308,11 @@ public sealed class ImageGrain(
         }
     }
 
-    private static void EnsureShared(ImageRecord image)
+    private void EnsureShared(ImageRecord image)
     {
         if (image.Visibility != ImageVisibility.Shared)
         {
-            throw GlanceException.Forbidden("Only shared images have members.");
+            throw GlanceException.Forbidden($"Only shared images have members: image {Id} is {WireNames.Of(image.Visibility)}.");
         }
     }
 

@@ -1,0 +1,45 @@
+using Glance.Api.Errors;
+using Glance.Api.Identity;
+using Glance.Api.Images;
+using Glance.Api.Members;
+using Glance.Api.Schemas;
+using Glance.Api.Versions;
+
+namespace Glance.Api.Hosting;
+
+/// <summary>The HTTP front end's services, middleware order and routes, in one place.</summary>
+public static class GlanceApiExtensions
+{
+    /// <summary>Registers the API's options.</summary>
+    public static IHostApplicationBuilder AddGlanceApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<IdentityOptions>().BindConfiguration(IdentityOptions.Section);
+        // Metadata bodies are small; image data (a later endpoint) sets its own limit.
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.AddServerHeader = false);
+        return builder;
+    }
+
+    /// <summary>The middleware pipeline: request id, errors, version negotiation, identity.</summary>
+    public static WebApplication UseGlanceApi(this WebApplication app)
+    {
+        app.UseMiddleware<RequestIdMiddleware>();
+        app.UseMiddleware<ErrorMiddleware>();
+        app.UseVersionNegotiation();
+        app.UseRouting();
+        app.UseMiddleware<IdentityMiddleware>();
+        return app;
+    }
+
+    /// <summary>Every route of the API.</summary>
+    public static WebApplication MapGlanceApi(this WebApplication app)
+    {
+        app.MapVersionsApi();
+        app.MapImagesApi();
+        app.MapMembersApi();
+        app.MapSchemasApi();
+        // Per-project usage needs unified limits; like a Glance without them, report none.
+        app.MapGet("/v2/info/usage", () => TypedResults.Json(new { usage = new { } }))
+            .RejectsBody().WithTags("Info").WithName("ShowUsage").WithSummary("Quota usage (empty: no unified limits)");
+        return app;
+    }
+}

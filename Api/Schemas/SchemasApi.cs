@@ -1,0 +1,36 @@
+namespace Glance.Api.Schemas;
+
+/// <summary>
+/// <c>/v2/schemas/*</c>: the JSON Schemas python-glanceclient downloads and validates its
+/// input against. They are Glance Zed's own documents (embedded resources), less the
+/// multi-store <c>stores</c> attribute this service does not have.
+/// </summary>
+public static class SchemasApi
+{
+    private static readonly string[] Names = ["image", "images", "member", "members", "task", "tasks"];
+
+    /// <summary>Maps one GET route per schema.</summary>
+    public static IEndpointRouteBuilder MapSchemasApi(this IEndpointRouteBuilder app)
+    {
+        var schemas = app.MapGroup("/v2/schemas").WithTags("Schemas");
+        foreach (var name in Names)
+        {
+            var body = Load(name);
+            schemas.MapGet(name, () => TypedResults.Bytes(body, "application/json"))
+                .RejectsBodyHere().WithName($"Schema_{name}").WithSummary($"JSON Schema of {name}");
+        }
+        return app;
+    }
+
+    private static RouteHandlerBuilder RejectsBodyHere(this RouteHandlerBuilder builder) =>
+        Glance.Api.Hosting.RequestBody.RejectsBody(builder);
+
+    private static byte[] Load(string name)
+    {
+        using var stream = typeof(SchemasApi).Assembly.GetManifestResourceStream($"Glance.Api.Schemas.{name}.json")
+            ?? throw new InvalidOperationException($"Schema resource {name} is missing.");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+}

@@ -1,0 +1,58 @@
+using System.Text.Json;
+
+namespace Glance.Api.Versions;
+
+/// <summary>
+/// Version discovery (<c>GET /</c> 300, <c>GET /versions</c> 200), and negotiation:
+/// <c>/v2.N/...</c> is served as <c>/v2/...</c>; any other version prefix gets the
+/// versions document with 300, as Glance answers.
+/// </summary>
+public static class VersionsApi
+{
+    /// <summary>The versions Glance Zed lists (current first).</summary>
+    private static readonly (string Id, string Status)[] Versions =
+    [
+        ("v2.16", "CURRENT"), ("v2.15", "SUPPORTED"), ("v2.14", "SUPPORTED"), ("v2.9", "SUPPORTED"),
+        ("v2.7", "SUPPORTED"), ("v2.6", "SUPPORTED"), ("v2.5", "SUPPORTED"), ("v2.4", "SUPPORTED"),
+        ("v2.3", "SUPPORTED"), ("v2.2", "SUPPORTED"), ("v2.1", "SUPPORTED"), ("v2.0", "SUPPORTED"),
+    ];
+
+    /// <summary>Maps the discovery endpoints.</summary>
+    public static IEndpointRouteBuilder MapVersionsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/", context => WriteAsync(context, StatusCodes.Status300MultipleChoices))
+            .WithName("ListVersionsRoot").WithSummary("Versions document (300 Multiple Choices)");
+        app.MapGet("/versions", context => WriteAsync(context, StatusCodes.Status200OK))
+            .WithName("ListVersions").WithSummary("Versions document");
+        return app;
+    }
+
+    /// <summary>Rewrites <c>/v2.N/</c> to <c>/v2/</c>; answers 300 for other versioned paths.</summary>
+    public static IApplicationBuilder UseVersionNegotiation(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        var path = context.Request.Path.Value ?? "";
+        var segment = path.Split('/', 3) is [_, var first, ..] ? first : "";
+        if (segment.Length > 1 && segment[0] == 'v' && char.IsDigit(segment[1]) && segment != "v2")
+        {
+            if (segment.StartsWith("v2.", StringComparison.Ordinal) && segment.Length > 3 && segment[3..].All(char.IsDigit))
+            {
+                context.Request.Path = "/v2" + path[(1 + segment.Length)..];
+            }
+            else
+            {
+                await WriteAsync(context, StatusCodes.Status300MultipleChoices);
+                return;
+            }
+        }
+        await next(context);
+    });
+
+    private static async Task WriteAsync(HttpContext context, int status)
+    {
+        var self = $"{context.Request.Scheme}://{context.Request.Host}/v2/";
+        var body = new { versions = Versions.Select(v => new { id = v.Id, status = v.Status, links = new[] { new { rel = "self", href = self } } }) };
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(JsonSerializer.Serialize(body));
+    }
+}
