@@ -1,7 +1,9 @@
 using Glance.Api.Hosting;
 using Glance.Grains.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json is read from the build output, so the service starts the same way
+// wherever it is launched from; relative data paths still resolve against the working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 // The one-command service: this process is both the HTTP front end and a silo with
 // embedded durable storage. Silo/ runs the same silo configuration without HTTP.

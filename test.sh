@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every test of Glance.Orleans on a fresh machine and prints the totals.
+#  1. installs what the tests need (python3-glanceclient from Debian, for the client test);
+#  2. builds the solution (warnings are errors) and runs the xunit projects (grain tests on an
+#     in-process Orleans cluster, HTTP tests against the real pipeline);
+#  3. starts the real service and drives it with the unmodified glance CLI.
+# The last line is "N passed, M failed" over all of it; the exit code is non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")"
+results="$PWD/TestResults"
+rm -rf "$results" && mkdir -p "$results"
+status=0
+
+if ! command -v glance >/dev/null 2>&1; then
+  echo "== installing python3-glanceclient"
+  export DEBIAN_FRONTEND=noninteractive
+  (apt-get update -qq && apt-get install -y -qq python3-glanceclient >/dev/null) || echo "could not install python3-glanceclient"
+fi
+
+echo "== build"
+if ! dotnet build Glance.Orleans.sln -c Release -nologo -v q; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+echo "== xunit"
+dotnet test Glance.Orleans.sln -c Release --no-build -nologo \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results/trx" || status=1
+
+echo "== glanceclient end to end"
+GLANCE_START=1 bash scripts/glanceclient-e2e.sh | tee "$results/e2e.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+python3 - "$results" <<'PY'
+import glob, re, sys, xml.etree.ElementTree as ET
+root = sys.argv[1]
+passed = failed = 0
+for path in glob.glob(f"{root}/trx/*.trx"):
+    counters = ET.parse(path).getroot().find(".//{*}Counters")
+    passed += int(counters.get("passed", 0))
+    failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0)) + int(counters.get("aborted", 0))
+trx_files = len(glob.glob(f"{root}/trx/*.trx"))
+e2e = re.findall(r"^(\d+) passed, (\d+) failed$", open(f"{root}/e2e.log").read(), re.M)
+if e2e:
+    passed += int(e2e[-1][0]); failed += int(e2e[-1][1])
+else:
+    failed += 1  # the client run did not report: count it as a failure
+if trx_files == 0:
+    failed += 1  # no xunit results at all is a failure, not a pass
+print(f"{passed} passed, {failed} failed")
+PY
+exit $status
