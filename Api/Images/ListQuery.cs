@@ -58,7 +58,8 @@ public static class ListQuery
                         : throw GlanceException.BadRequest($"Invalid status: {value}") };
                     break;
                 case "os_hidden":
-                    query = query with { OsHidden = Boolean(key, value) };
+                    // Glance lower-cases this one (not `protected`): openstacksdk's find sends os_hidden=True.
+                    query = query with { OsHidden = Boolean(key, value.ToLowerInvariant()) };
                     break;
                 case "protected":
                     filters.Add(new AttributeFilter(key, FilterOp.Eq, [Boolean(key, value) ? "true" : "false"]));

@@ -86,7 +86,7 @@ public sealed record ImageQuery
     [Id(0)] public int Limit { get; init; } = DefaultLimit;
     /// <summary>Start after this image (an unknown or invisible marker is a bad request).</summary>
     [Id(1)] public Guid? Marker { get; init; }
-    /// <summary>Sort order; created_at and id (descending) are appended as tie-breakers.</summary>
+    /// <summary>Sort order; created_at and id are appended as tie-breakers (in the direction of a lone criterion, else descending, as Glance does).</summary>
     [Id(2)] public ImmutableArray<SortCriterion> Sort { get; init; } = [];
     /// <summary>Visibility scope.</summary>
     [Id(3)] public VisibilityScope Visibility { get; init; } = VisibilityScope.Default;

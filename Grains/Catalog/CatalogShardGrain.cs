@@ -63,6 +63,13 @@ public sealed class CatalogShardGrain(ICatalogStore store) : Grain, ICatalogShar
                 : ordering.Compare(after, _newestFirst.Max) >= 0 ? []
                 : _newestFirst.GetViewBetween(after, _newestFirst.Max).Where(i => ordering.Compare(i, after) > 0);
         }
+        else if (ordering.IsOldestFirst)
+        {
+            // The same index backwards: everything newer than the marker, oldest first.
+            candidates = after is null || _newestFirst.Count == 0 ? _newestFirst.Reverse()
+                : ImageOrdering.Default.Compare(_newestFirst.Min, after) >= 0 ? []
+                : _newestFirst.GetViewBetween(_newestFirst.Min!, after).Reverse().Where(i => ordering.Compare(i, after) > 0);
+        }
         else
         {
             candidates = _entries.Values.Select(e => e.Image)

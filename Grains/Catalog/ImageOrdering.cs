@@ -1,8 +1,9 @@
 namespace Glance.Grains.Catalog;
 
 /// <summary>
-/// The order of a list: the requested keys, then created_at and id (descending) as Glance
-/// appends them, so that every order is total and a marker has one position.
+/// The order of a list: the requested keys, then created_at and id as Glance appends them
+/// (in the direction of a lone sort key, else descending), so that every order is total and
+/// a marker has one position.
 /// Nulls sort first in ascending order, as in Glance's SQL.
 /// </summary>
 public sealed class ImageOrdering : IComparer<ImageRecord>
@@ -16,13 +17,16 @@ public sealed class ImageOrdering : IComparer<ImageRecord>
     public ImageOrdering(ImmutableArray<SortCriterion> criteria)
     {
         var all = criteria.IsDefault ? [] : criteria;
+        // Glance's _image_get_all: with a single sort direction the tie-breakers take that
+        // direction (sort=name:asc ties go oldest first); otherwise they are descending.
+        var tieBreakDescending = all.Length != 1 || all[0].Descending;
         if (!all.Any(c => c.Key == SortKey.CreatedAt))
         {
-            all = all.Add(new SortCriterion(SortKey.CreatedAt, Descending: true));
+            all = all.Add(new SortCriterion(SortKey.CreatedAt, tieBreakDescending));
         }
         if (!all.Any(c => c.Key == SortKey.Id))
         {
-            all = all.Add(new SortCriterion(SortKey.Id, Descending: true));
+            all = all.Add(new SortCriterion(SortKey.Id, tieBreakDescending));
         }
         _criteria = all;
     }
@@ -31,6 +35,11 @@ public sealed class ImageOrdering : IComparer<ImageRecord>
     public bool IsNewestFirst => _criteria.Length == 2
         && _criteria[0] == new SortCriterion(SortKey.CreatedAt, true)
         && _criteria[1] == new SortCriterion(SortKey.Id, true);
+
+    /// <summary>True for created_at ascending: the shards' index walked backwards.</summary>
+    public bool IsOldestFirst => _criteria.Length == 2
+        && _criteria[0] == new SortCriterion(SortKey.CreatedAt, false)
+        && _criteria[1] == new SortCriterion(SortKey.Id, false);
 
     /// <inheritdoc />
     public int Compare(ImageRecord? x, ImageRecord? y)

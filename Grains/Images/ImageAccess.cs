@@ -42,7 +42,11 @@ public static class ImageAccess
             VisibilityScope.Private => image.Visibility == ImageVisibility.Private && (caller.IsAdmin || owned),
             VisibilityScope.Shared => image.Visibility == ImageVisibility.Shared
                 && (caller.IsAdmin || owned || IsMemberAt(caller, image, members, query.MemberStatus)),
-            VisibilityScope.All => CanSee(caller, image, members),
+            // Not CanSee: as in Glance's _select_images_query, a member lists a shared image only
+            // at the requested member status, even with visibility=all (a pending share is showable, not listed).
+            VisibilityScope.All => caller.IsAdmin
+                || image.Visibility is ImageVisibility.Public or ImageVisibility.Community
+                || owned || IsMemberAt(caller, image, members, query.MemberStatus),
             _ => false,
         };
     }

@@ -51,7 +51,8 @@ public sealed class ImageGrain(
             ImageSchema.Apply(created, attribute, valueJson, caller);
         }
         EnsureQuotas(created);
-        await SaveAsync(created, previousOwner: null);
+        // previousOwner = the owner: a new image is in no shard, so there is no former shard to clear.
+        await SaveAsync(created, previousOwner: created.Owner);
         return View;
     }
 

@@ -19,7 +19,10 @@ public sealed class CatalogRecovery(SqliteDatabase database, IGrainFactory grain
                 SELECT g.grain_key FROM grain_state g
                 LEFT JOIN catalog_entry c ON c.image_id = g.grain_key
                 WHERE g.state_name = 'image' AND g.grain_type = 'glance.image'
-                  AND (c.version IS NULL OR c.version < json_extract(g.payload, '$.version'))
+                  AND (c.version IS NULL OR c.version < json_extract(g.payload, '$.version')
+                       -- A live image under a tombstone of its own version: the crash fell between
+                       -- the former shard's remove and the new shard's upsert (owner change).
+                       OR (c.entry IS NULL AND json_extract(g.payload, '$.status') <> 'Deleted'))
                 """);
             using var reader = command.ExecuteReader();
             var keys = new List<Guid>();

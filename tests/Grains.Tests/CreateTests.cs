@@ -262,7 +262,7 @@ public sealed class CreateTests(ClusterFixture fixture)
         Assert.IsType<GlanceException>(error);
         Assert.Contains(missing.ToString(), error.Message);
         // Every kind survives the trip, not just the first enum value.
-        var conflict = await ThrowsGlance(ErrorKind.TooLarge, async () =>
+        var tooLarge = await ThrowsGlance(ErrorKind.TooLarge, async () =>
         {
             var draft = ImageDraft.Empty;
             for (var i = 0; i < 129; i++)
@@ -271,6 +271,6 @@ public sealed class CreateTests(ClusterFixture fixture)
             }
             await _cluster.CreateAsync(Caller.Member(NewProject()), draft);
         });
-        Assert.Contains("129", conflict.Message);
+        Assert.Contains("129", tooLarge.Message);
     }
 }

@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# End-to-end check of Glance.Orleans with the real, unmodified python-glanceclient CLI
+# (Debian's python3-glanceclient, `glance`), metadata only: no image data is uploaded or
+# downloaded.
+#
+#   GLANCE_URL   endpoint to test (default http://127.0.0.1:9292)
+#   GLANCE_START=1
+#                if GLANCE_URL does not answer, build and start the service from this
+#                repository on GLANCE_URL's port with a temporary data directory, and stop
+#                it at exit. GLANCE_SILO_PORT (default: a free port) sets its silo port.
+#
+# Every check prints `ok - NAME` or `not ok - NAME`; the last line is `N passed, M failed`
+# and the exit status is non-zero when M > 0.
+set -euo pipefail
+
+GLANCE_URL="${GLANCE_URL:-http://127.0.0.1:9292}"
+GLANCE_URL="${GLANCE_URL%/}"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+PASSED=0
+FAILED=0
+SERVER_PID=""
+TMP="$(mktemp -d)"
+
+cleanup() {
+    if [[ -n "$SERVER_PID" ]]; then
+        # The service was started in its own process group (setsid): stop dotnet run and its child.
+        kill -TERM -- "-$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 50); do
+            kill -0 -- "-$SERVER_PID" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+log() { echo "# $*"; }
+
+reachable() { curl -sf -o /dev/null --max-time 5 "$GLANCE_URL/versions"; }
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# --- the client ---------------------------------------------------------------------------
+
+if ! command -v glance >/dev/null 2>&1; then
+    log "glance CLI missing: installing python3-glanceclient"
+    if [[ $(id -u) -eq 0 ]]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y python3-glanceclient >/dev/null \
+            || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-glanceclient >/dev/null; }
+    else
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y python3-glanceclient >/dev/null
+    fi
+fi
+
+# glanceclient caches the server's schemas under $HOME/.glanceclient: give it a private HOME so
+# that a cache left by another endpoint (e.g. a real Glance whose schema has `stores`) cannot
+# interfere, and so that the cache pitfall check below starts from nothing.
+GC_HOME="$TMP/home"
+mkdir -p "$GC_HOME"
+
+# OUT = stdout+stderr of the last command, RC = its exit status. Stdin is closed so that
+# glanceclient never waits for image data on it.
+OUT=""
+RC=0
+glance_run() {
+    set +e
+    OUT="$(HOME="$GC_HOME" glance --os-image-api-version 2 --os-image-url "$GLANCE_URL" \
+        --os-auth-token x --os-auth-url http://127.0.0.1:9/unused "$@" 2>&1 <&-)"
+    RC=$?
+    set -e
+}
+
+# Same without --os-auth-url: the schema cache then goes to ~/.glanceclient/image_schema.json
+# and is read back by the next call (the pitfall of the README's glanceclient notes).
+glance_run_no_auth_url() {
+    set +e
+    OUT="$(HOME="$GC_HOME" glance --os-image-api-version 2 --os-image-url "$GLANCE_URL" \
+        --os-auth-token x "$@" 2>&1 <&-)"
+    RC=$?
+    set -e
+}
+
+pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+fail() {
+    FAILED=$((FAILED + 1))
+    echo "not ok - $1"
+    if [[ -n "${2:-}" ]]; then echo "$2" | sed 's/^/#   /'; fi
+    echo "#   exit=$RC output:"
+    echo "$OUT" | head -40 | sed 's/^/#   /'
+}
+
+# check NAME CONDITION...: CONDITION is a command (usually a test on $RC / $OUT).
+check() {
+    local name="$1"
+    shift
+    if "$@"; then pass "$name"; else fail "$name" "failed: $*"; fi
+}
+
+# Value of a row in glanceclient's Property/Value table.
+field() {
+    awk -F'|' -v k="$1" '{ key = $2; gsub(/^ +| +$/, "", key); if (key == k) { v = $3; gsub(/^ +| +$/, "", v); print v; exit } }' <<<"$OUT"
+}
+
+succeeded() { [[ $RC -eq 0 ]]; }
+failed_with() { [[ $RC -ne 0 ]] && grep -q -- "$1" <<<"$OUT"; }
+has() { grep -q -- "$1" <<<"$OUT"; }
+lacks() { ! grep -q -- "$1" <<<"$OUT"; }
+field_is() { [[ "$(field "$1")" == "$2" ]]; }
+all() { local c; for c in "$@"; do eval "$c" || return 1; done; }
+
+# --- the service --------------------------------------------------------------------------
+
+if ! reachable; then
+    if [[ "${GLANCE_START:-0}" != "1" ]]; then
+        echo "# $GLANCE_URL/versions does not answer (set GLANCE_START=1 to start the service)" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    port="${GLANCE_URL##*:}"
+    port="${port%%/*}"
+    [[ "$port" =~ ^[0-9]+$ ]] || { echo "# cannot take a port from GLANCE_URL=$GLANCE_URL" >&2; echo "0 passed, 1 failed"; exit 1; }
+    silo_port="${GLANCE_SILO_PORT:-$(free_port)}"
+    data_dir="$TMP/data"
+    mkdir -p "$data_dir"
+    log "starting Glance.Orleans on 127.0.0.1:$port (silo port $silo_port, data $data_dir)"
+    (
+        cd "$REPO"
+        exec setsid dotnet run --project Api -c Release -- --urls "http://127.0.0.1:$port" \
+            --Glance:DataDirectory="$data_dir" --Glance:SiloPort="$silo_port" --Glance:GatewayPort=0
+    ) >"$TMP/server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 600); do
+        reachable && break
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "# the service exited during start-up:" >&2
+            tail -30 "$TMP/server.log" >&2
+            echo "0 passed, 1 failed"
+            exit 1
+        fi
+        sleep 0.5
+    done
+    if ! reachable; then
+        echo "# the service did not answer $GLANCE_URL/versions in 300 s:" >&2
+        tail -30 "$TMP/server.log" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+fi
+
+log "glanceclient $(HOME="$GC_HOME" glance --version 2>&1 <&-) against $GLANCE_URL"
+
+# --- the checks ---------------------------------------------------------------------------
+
+NAME="e2e-$$-$RANDOM"
+
+glance_run image-create --name "$NAME" --disk-format raw --container-format bare
+ID="$(field id)"
+check "image-create" all succeeded '[[ "$ID" =~ ^[0-9a-f-]{36}$ ]]' 'field_is name "$NAME"' 'field_is status queued'
+if [[ ! "$ID" =~ ^[0-9a-f-]{36}$ ]]; then
+    echo "# no image id: the other checks cannot run"
+    echo "$PASSED passed, $((FAILED + 1)) failed"
+    exit 1
+fi
+
+glance_run image-list
+check "image-list contains the image" all succeeded 'has "$ID"'
+
+# The schema-cache pitfall: the same command twice must behave the same (the second call
+# reads what the first cached).
+glance_run image-show "$ID"
+first="$OUT"
+glance_run image-show "$ID"
+check "second identical run (schema cache) works" all succeeded '[[ "$OUT" == "$first" ]]' 'lacks "conflicting option string"'
+
+glance_run_no_auth_url image-list
+glance_run_no_auth_url image-list
+check "second run without --os-auth-url (cached image_schema.json) works" all succeeded 'has "$ID"' 'lacks "conflicting option string"'
+
+glance_run image-show "$ID"
+check "image-show (name, status queued, disk/container format)" \
+    all succeeded 'field_is id "$ID"' 'field_is name "$NAME"' 'field_is status queued' 'field_is disk_format raw' 'field_is container_format bare'
+
+glance_run image-update "$ID" --property k=v
+check "image-update --property k=v" all succeeded 'field_is k v'
+glance_run image-show "$ID"
+check "image-show shows k=v" all succeeded 'field_is k v'
+
+glance_run image-list --property-filter k=v
+check "image-list --property-filter k=v lists the image" all succeeded 'has "$ID"'
+glance_run image-list --property-filter k=other
+check "image-list --property-filter k=other leaves it out" all succeeded 'lacks "$ID"'
+
+glance_run image-update "$ID" --remove-property k
+check "image-update --remove-property k" all succeeded 'lacks "| k "'
+glance_run image-show "$ID"
+check "image-show no longer shows k" all succeeded 'lacks "| k "'
+glance_run image-list --property-filter k=v
+check "image-list --property-filter k=v leaves it out after removal" all succeeded 'lacks "$ID"'
+
+glance_run image-tag-update "$ID" t1
+check "image-tag-update t1" all succeeded
+glance_run image-show "$ID"
+check "image-show lists tag t1" all succeeded 'field_is tags "[\"t1\"]"'
+glance_run image-list --tag t1
+check "image-list --tag t1 lists the image" all succeeded 'has "$ID"'
+
+glance_run image-tag-delete "$ID" t1
+check "image-tag-delete t1" all succeeded
+glance_run image-show "$ID"
+check "image-show no longer lists t1" all succeeded 'field_is tags "[]"'
+
+glance_run image-update "$ID" --visibility private
+check "image-update --visibility private" all succeeded 'field_is visibility private'
+glance_run member-create "$ID" p2
+check "member-create on a private image fails (403)" failed_with 403
+glance_run image-update "$ID" --visibility shared
+check "image-update --visibility shared" all succeeded 'field_is visibility shared'
+
+glance_run member-create "$ID" p2
+check "member-create p2" all succeeded 'has "| p2 "' 'has pending'
+glance_run member-create "$ID" p2
+check "member-create p2 again fails (409)" failed_with 409
+
+glance_run member-list --image-id "$ID"
+check "member-list contains p2 (pending)" all succeeded 'has "$ID"' 'has "| p2 "' 'has pending'
+
+# The default identity owns the image. Glance refuses the owner's acceptance with 403 unless
+# the caller is admin (is_member_mutable: admins may set any member's status); either is fine.
+glance_run member-update "$ID" p2 accepted
+if [[ $RC -eq 0 ]]; then
+    check "member-update p2 accepted (accepted: caller is admin)" all 'has "| p2 "' 'has accepted'
+    glance_run member-list --image-id "$ID"
+    check "member-list shows p2 accepted" all succeeded 'has accepted'
+else
+    log "member-update refused: the default identity owns the image and Glance refuses owner acceptance (403)"
+    check "member-update p2 accepted by the owner is refused (403)" failed_with 403
+fi
+
+glance_run member-delete "$ID" p2
+check "member-delete p2" all succeeded
+glance_run member-list --image-id "$ID"
+check "member-list no longer contains p2" all succeeded 'lacks "| p2 "'
+
+glance_run image-deactivate "$ID"
+check "image-deactivate of a queued image fails (403)" failed_with 403
+glance_run image-reactivate "$ID"
+check "image-reactivate of a queued image fails (403)" failed_with 403
+
+glance_run image-update "$ID" --protected True
+check "image-update --protected True" all succeeded 'field_is protected True'
+glance_run image-delete "$ID"
+# (glanceclient turns the 403 into its own message)
+check "image-delete of a protected image fails (403)" failed_with "not permitted to delete"
+glance_run image-show "$ID"
+check "protected image still there" all succeeded 'field_is status queued'
+
+glance_run image-update "$ID" --protected False
+check "image-update --protected False" all succeeded 'field_is protected False'
+glance_run image-delete "$ID"
+check "image-delete" all succeeded
+glance_run image-show "$ID"
+check "image-show of the deleted image fails (404)" failed_with 404
+glance_run image-list
+check "image-list no longer contains it" all succeeded 'lacks "$ID"'
+glance_run image-delete "$ID"
+check "image-delete again fails" all '[[ $RC -ne 0 ]]'
+
+glance_run image-show 00000000-0000-0000-0000-000000000000
+check "image-show of an unknown id fails (404)" failed_with 404
+
+echo "$PASSED passed, $FAILED failed"
+[[ $FAILED -eq 0 ]]
