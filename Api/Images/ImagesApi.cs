@@ -35,7 +35,9 @@ public static class ImagesApi
 
     private static async Task CreateAsync(HttpContext context, IGrainFactory grains)
     {
-        using var body = await RequestBody.ReadJsonAsync(context.Request);
+        // Glance's create needs a body ({} will do): none at all is 400 "Body expected in request.".
+        using var body = await RequestBody.ReadJsonAsync(context.Request)
+            ?? throw GlanceException.BadRequest("Body expected in request.");
         var root = body?.RootElement;
         if (root is { } element && element.ValueKind != JsonValueKind.Object)
         {

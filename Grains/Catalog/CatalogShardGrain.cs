@@ -72,12 +72,42 @@ public sealed class CatalogShardGrain(ICatalogStore store) : Grain, ICatalogShar
         }
         else
         {
-            candidates = _entries.Values.Select(e => e.Image)
-                .Where(i => after is null || ordering.Compare(i, after) > 0)
-                .Order(ordering);
+            // No index for this order: one pass keeping the best `limit` matches (O(n log limit)).
+            var matches = _entries.Values
+                .Where(e => (after is null || ordering.Compare(e.Image, after) > 0) && filter.Matches(e))
+                .Select(e => e.Image);
+            return Task.FromResult(Smallest(matches, ordering, limit));
         }
         var page = candidates.Where(i => filter.Matches(_entries[i.Id])).Take(limit).ToImmutableArray();
         return Task.FromResult(page);
+    }
+
+    /// <summary>The first <paramref name="count"/> items in <paramref name="ordering"/>, sorted.</summary>
+    private static ImmutableArray<ImageRecord> Smallest(IEnumerable<ImageRecord> items, ImageOrdering ordering, int count)
+    {
+        if (count == 0)
+        {
+            return [];
+        }
+        // A max-heap of the best items so far: the root is the worst one kept.
+        var heap = new PriorityQueue<ImageRecord, ImageRecord>(Comparer<ImageRecord>.Create((x, y) => ordering.Compare(y, x)));
+        foreach (var item in items)
+        {
+            if (heap.Count < count)
+            {
+                heap.Enqueue(item, item);
+            }
+            else if (ordering.Compare(item, heap.Peek()) < 0)
+            {
+                heap.EnqueueDequeue(item, item);
+            }
+        }
+        var best = new ImageRecord[heap.Count];
+        for (var i = best.Length - 1; i >= 0; i--)
+        {
+            best[i] = heap.Dequeue();
+        }
+        return [.. best];
     }
 
     private bool IsStale(Guid imageId, long version) =>

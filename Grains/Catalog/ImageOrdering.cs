@@ -65,7 +65,8 @@ public sealed class ImageOrdering : IComparer<ImageRecord>
         SortKey.ContainerFormat => string.CompareOrdinal(x.ContainerFormat, y.ContainerFormat),
         SortKey.DiskFormat => string.CompareOrdinal(x.DiskFormat, y.DiskFormat),
         SortKey.Size => Nullable.Compare(x.Size, y.Size),
-        SortKey.Id => x.Id.ToString().CompareTo(y.Id.ToString()),
+        // Guid.CompareTo compares the fields unsigned, in the order they print: the same as comparing the strings.
+        SortKey.Id => x.Id.CompareTo(y.Id),
         SortKey.CreatedAt => x.CreatedAt.CompareTo(y.CreatedAt),
         SortKey.UpdatedAt => x.UpdatedAt.CompareTo(y.UpdatedAt),
         _ => 0,
