@@ -31,7 +31,27 @@ public static class GlanceSiloBuilderExtensions
             }
         });
         silo.AddGlanceSqliteStorage(Path.Combine(options.DataDirectory, "glance.db"));
+        silo.AddGlanceImageData(configuration);
         return silo.AddGlanceGrains(configuration);
+    }
+
+    /// <summary>The image data store chosen by <c>Glance:ImageData:Store</c> ("file" by default).</summary>
+    public static ISiloBuilder AddGlanceImageData(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var glance = configuration.GetSection(GlanceOptions.Section).Get<GlanceOptions>() ?? new GlanceOptions();
+        var data = configuration.GetSection(ImageDataOptions.Section).Get<ImageDataOptions>() ?? new ImageDataOptions();
+        silo.Services.AddOptions<ImageDataOptions>().Bind(configuration.GetSection(ImageDataOptions.Section));
+        switch (data.Store)
+        {
+            case ImageDataOptions.FileStore:
+                var directory = data.Directory ?? Path.Combine(glance.DataDirectory, "images");
+                silo.Services.AddSingleton<IImageDataStore>(_ => new FileImageDataStore(directory));
+                break;
+            default:
+                throw new InvalidOperationException(
+                    $"Unknown image data store '{data.Store}' in {ImageDataOptions.Section}:Store (use '{ImageDataOptions.FileStore}' or '{ImageDataOptions.AzureStore}').");
+        }
+        return silo;
     }
 
     /// <summary>Grain services and options, independent of clustering and storage.</summary>
