@@ -1,5 +1,6 @@
 using Glance.Api.Errors;
 using Glance.Api.Identity;
+using Glance.Api.ImageData;
 using Glance.Api.Images;
 using Glance.Api.Members;
 using Glance.Api.Schemas;
@@ -42,6 +43,7 @@ public static class GlanceApiExtensions
         app.MapVersionsApi();
         app.MapImagesApi();
         app.MapMembersApi();
+        app.MapImageDataApi();
         app.MapSchemasApi();
         // Per-project usage needs unified limits; like a Glance without them, report none.
         app.MapGet("/v2/info/usage", () => TypedResults.Json(new { usage = new { } }))

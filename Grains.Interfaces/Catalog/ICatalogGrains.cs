@@ -30,6 +30,10 @@ public interface ICatalogShardGrain : IGrainWithIntegerKey
     [Alias("remove")]
     Task RemoveAsync(Guid imageId, long version);
 
+    /// <summary>Bytes of image data this shard holds for <paramref name="owner"/> (for the storage quota).</summary>
+    [ReadOnly, Alias("usage")]
+    Task<long> UsageAsync(string owner);
+
     /// <summary>
     /// Up to <c>query.Limit</c> entries the caller may list, in query order, strictly after
     /// <paramref name="after"/> (the marker image) when given.

@@ -13,10 +13,14 @@ public enum ErrorKind
     NotFound = 404,
     /// <summary>The resource's current state does not allow this (409).</summary>
     Conflict = 409,
+    /// <summary>The resource went away while the request ran, e.g. deleted during an upload (410).</summary>
+    Gone = 410,
     /// <summary>A quota or size limit would be exceeded (413).</summary>
     TooLarge = 413,
     /// <summary>The request body has the wrong media type (415).</summary>
     UnsupportedMediaType = 415,
+    /// <summary>A byte range outside the image's data (416).</summary>
+    RangeNotSatisfiable = 416,
 }
 
 /// <summary>

@@ -64,6 +64,42 @@ public interface IImageGrain : IGrainWithGuidKey
     Task RemoveMemberAsync(Caller caller, string memberId);
 
     /// <summary>
+    /// Reserves an upload (queued -&gt; saving for <see cref="UploadTarget.File"/>, queued -&gt; uploading
+    /// for <see cref="UploadTarget.Stage"/>) and returns where to write the bytes. Conflict when the
+    /// image is not queued (a second concurrent upload included); bad request when the disk and
+    /// container formats are not set (file uploads); too large when <paramref name="declaredSize"/>
+    /// exceeds the size cap or the owner's remaining quota.
+    /// </summary>
+    [Alias("begin-upload")]
+    Task<UploadTicket> BeginUploadAsync(Caller caller, UploadTarget target, long? declaredSize);
+
+    /// <summary>
+    /// Records the size and hashes of a completed upload: the image becomes active (file) or
+    /// stays uploading with its data staged (stage). Gone when the image was deleted meanwhile
+    /// (the caller then deletes the bytes it wrote).
+    /// </summary>
+    [Alias("complete-upload")]
+    Task<ImageRecord> CompleteUploadAsync(Guid uploadId, UploadedData data);
+
+    /// <summary>Undoes a failed upload: back to queued, size cleared, so a retry works. Idempotent.</summary>
+    [Alias("abort-upload")]
+    Task AbortUploadAsync(Guid uploadId);
+
+    /// <summary>
+    /// Where the caller may read the image's bytes from; null when the image has no data yet.
+    /// Forbidden for a deactivated image unless the caller is an admin.
+    /// </summary>
+    [ReadOnly, Alias("open-data")]
+    Task<ImageData?> OpenDataAsync(Caller caller);
+
+    /// <summary>
+    /// Start-up recovery: undoes an upload that a crash interrupted (deleting whatever bytes it
+    /// wrote) and deletes the bytes of a deleted image if a crash kept them. Idempotent.
+    /// </summary>
+    [Alias("recover-data")]
+    Task RecoverDataAsync();
+
+    /// <summary>
     /// Re-sends this image's entry to its catalog shard. Used by recovery after a crash
     /// between the image write and the catalog update; idempotent.
     /// </summary>

@@ -50,6 +50,9 @@ public sealed class CatalogShardGrain(ICatalogStore store) : Grain, ICatalogShar
         }
     }
 
+    Task<long> ICatalogShardGrain.UsageAsync(string owner) =>
+        Task.FromResult(_entries.Values.Where(e => e.Image.Owner == owner).Sum(e => e.Image.Size ?? 0));
+
     Task<ImmutableArray<ImageRecord>> ICatalogShardGrain.QueryAsync(Caller caller, ImageQuery query, ImageRecord? after)
     {
         var ordering = new ImageOrdering(query.Sort);

@@ -27,6 +27,10 @@ public static class CatalogShards
         return (Fnv1a(owner ?? "") + spread) % Count;
     }
 
+    /// <summary>The shards an owner's images can be on.</summary>
+    public static IEnumerable<long> ForOwner(string? owner) =>
+        Enumerable.Range(0, SpreadPerOwner).Select(spread => (long)((Fnv1a(owner ?? "") + (uint)spread) % Count)).Distinct();
+
     private static uint Fnv1a(string text)
     {
         var hash = 2166136261u;

@@ -69,6 +69,7 @@ public static class GlanceSiloBuilderExtensions
         silo.Services.AddGrainStorage(GlanceStorage.ProviderName, (sp, _) => new SqliteGrainStorage(sp.GetRequiredService<SqliteDatabase>()));
         silo.Services.AddSingleton<ICatalogStore, SqliteCatalogStore>();
         silo.AddStartupTask<CatalogRecovery>();
+        silo.AddStartupTask<DataRecovery>();
         return silo;
     }
 }

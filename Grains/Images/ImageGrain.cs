@@ -14,6 +14,8 @@ namespace Glance.Grains.Images;
 public sealed class ImageGrain(
     [PersistentState("image", GlanceStorage.ProviderName)] IPersistentState<ImageState> state,
     IOptions<ImageQuotaOptions> quotas,
+    IOptions<ImageDataOptions> dataOptions,
+    IImageDataStore dataStore,
     TimeProvider clock,
     ILogger<ImageGrain> logger) : Grain, IImageGrain
 {
@@ -117,6 +119,101 @@ public sealed class ImageGrain(
         draft.Status = ImageStatus.Deleted;
         draft.UpdatedAt = Now();
         await SaveAsync(draft, image.Owner);
+        // The tombstone is durable first; if deleting the bytes fails, recovery retries it.
+        await DeleteDataAsync();
+    }
+
+    async Task<UploadTicket> IImageGrain.BeginUploadAsync(Caller caller, UploadTarget target, long? declaredSize)
+    {
+        var image = Modifiable(caller);
+        var next = target == UploadTarget.File ? ImageStatus.Saving : ImageStatus.Uploading;
+        if (image.Status != ImageStatus.Queued)
+        {
+            throw GlanceException.Conflict(target == UploadTarget.Stage && image.Status == ImageStatus.Uploading
+                ? $"Image {Id} already has staged data."
+                : $"Image status transition from {WireNames.Of(image.Status)} to {WireNames.Of(next)} is not allowed");
+        }
+        if (target == UploadTarget.File && (image.DiskFormat is null || image.ContainerFormat is null))
+        {
+            throw GlanceException.BadRequest("Properties disk_format, container_format must be set prior to saving data.");
+        }
+        var maxBytes = await MaxUploadBytesAsync(image.Owner);
+        if (declaredSize > maxBytes)
+        {
+            throw GlanceException.TooLarge($"Image size {declaredSize} exceeds the allowed maximum of {maxBytes} bytes.");
+        }
+        var uploadId = Guid.NewGuid();
+        var draft = state.State.Clone();
+        draft.Status = next;
+        draft.Upload = new PendingUpload(uploadId, target, $"{Id:N}-{uploadId:N}", Now());
+        draft.UpdatedAt = draft.Upload.StartedAt;
+        await SaveAsync(draft, image.Owner);
+        return new UploadTicket(uploadId, draft.Upload.DataKey, maxBytes);
+    }
+
+    async Task<ImageRecord> IImageGrain.CompleteUploadAsync(Guid uploadId, UploadedData data)
+    {
+        var upload = state.State.Upload;
+        if (upload?.UploadId != uploadId || state.State.Status is null or ImageStatus.Deleted)
+        {
+            throw new GlanceException(ErrorKind.Gone, $"Image {Id} could not be found after upload. The image may have been deleted during the upload.");
+        }
+        var draft = state.State.Clone();
+        draft.Upload = null;
+        draft.Size = data.Size;
+        draft.Checksum = data.Md5;
+        draft.OsHashAlgo = "sha512";
+        draft.OsHashValue = data.Sha512;
+        draft.UpdatedAt = Now();
+        if (upload.Target == UploadTarget.File)
+        {
+            draft.Status = ImageStatus.Active;
+            draft.DataKey = upload.DataKey;
+            draft.DataStoredAt = draft.UpdatedAt;
+            // Raw data is its own virtual disk; other formats would need a format inspector.
+            draft.VirtualSize = draft.DiskFormat == "raw" ? data.Size : null;
+        }
+        else
+        {
+            draft.StagedKey = upload.DataKey;
+        }
+        await SaveAsync(draft, draft.Owner);
+        return View;
+    }
+
+    async Task IImageGrain.AbortUploadAsync(Guid uploadId)
+    {
+        if (state.State.Upload?.UploadId != uploadId)
+        {
+            return;
+        }
+        await UndoUploadAsync();
+    }
+
+    Task<ImageData?> IImageGrain.OpenDataAsync(Caller caller)
+    {
+        var image = Visible(caller);
+        if (image.Status == ImageStatus.Deactivated && !caller.IsAdmin)
+        {
+            throw GlanceException.Forbidden("The requested image has been deactivated. Image data download is forbidden.");
+        }
+        var data = state.State.DataKey is { } key && image.Status is ImageStatus.Active or ImageStatus.Deactivated
+            ? new ImageData(key, image.Size ?? 0, image.Checksum, image.OsHashValue,
+                state.State.DataStoredAt ?? image.UpdatedAt, image.Visibility == ImageVisibility.Public)
+            : null;
+        return Task.FromResult(data);
+    }
+
+    async Task IImageGrain.RecoverDataAsync()
+    {
+        if (state.State.Upload is not null && state.State.Status != ImageStatus.Deleted)
+        {
+            await UndoUploadAsync();
+        }
+        if (state.State.Status == ImageStatus.Deleted)
+        {
+            await DeleteDataAsync();
+        }
     }
 
     async Task<ImageMember> IImageGrain.AddMemberAsync(Caller caller, string memberId)
@@ -205,6 +302,58 @@ public sealed class ImageGrain(
 
     Task IImageGrain.PublishToCatalogAsync() =>
         state.State.Status is null ? Task.CompletedTask : PublishAsync(previousOwner: null);
+
+    /// <summary>Back to queued after a failed upload: partial bytes deleted, size cleared.</summary>
+    private async Task UndoUploadAsync()
+    {
+        var upload = state.State.Upload!;
+        await dataStore.DeleteAsync(upload.DataKey, CancellationToken.None);
+        var draft = state.State.Clone();
+        draft.Upload = null;
+        draft.Status = ImageStatus.Queued;
+        draft.Size = null;
+        draft.VirtualSize = null;
+        draft.UpdatedAt = Now();
+        await SaveAsync(draft, draft.Owner);
+    }
+
+    /// <summary>Deletes every blob a deleted image still holds, then forgets the keys.</summary>
+    private async Task DeleteDataAsync()
+    {
+        var keys = new[] { state.State.DataKey, state.State.StagedKey, state.State.Upload?.DataKey }.OfType<string>().ToArray();
+        if (keys.Length == 0)
+        {
+            return;
+        }
+        try
+        {
+            foreach (var key in keys)
+            {
+                await dataStore.DeleteAsync(key, CancellationToken.None);
+            }
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Deleting the data of deleted image {ImageId} failed; start-up recovery retries", Id);
+            return;
+        }
+        var draft = state.State.Clone();
+        draft.DataKey = draft.StagedKey = null;
+        draft.Upload = null;
+        await SaveAsync(draft, draft.Owner);
+    }
+
+    /// <summary>The most bytes an upload may write: the size cap, or the owner's remaining quota.</summary>
+    private async Task<long> MaxUploadBytesAsync(string? owner)
+    {
+        var options = dataOptions.Value;
+        if (options.UserStorageQuota <= 0 || owner is null)
+        {
+            return options.ImageSizeCap;
+        }
+        var usage = await Task.WhenAll(CatalogShards.ForOwner(owner).Select(s => GrainFactory.GetGrain<ICatalogShardGrain>(s).UsageAsync(owner)));
+        return Math.Max(0, Math.Min(options.ImageSizeCap, options.UserStorageQuota - usage.Sum()));
+    }
 
     /// <summary>The image if the caller may see it; "not found" otherwise, never "forbidden".</summary>
     private ImageRecord Visible(Caller caller)

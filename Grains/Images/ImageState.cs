@@ -28,6 +28,18 @@ public sealed class ImageState
     public SortedDictionary<string, string> Properties { get; set; } = new(StringComparer.Ordinal);
     public SortedDictionary<string, MemberState> Members { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>Key of the image's data in the data store, once uploaded.</summary>
+    public string? DataKey { get; set; }
+
+    /// <summary>When the data was stored (Last-Modified of the bytes).</summary>
+    public DateTimeOffset? DataStoredAt { get; set; }
+
+    /// <summary>Key of staged data awaiting a glance-direct import.</summary>
+    public string? StagedKey { get; set; }
+
+    /// <summary>The upload in progress: written before any byte, so a crash can be undone.</summary>
+    public PendingUpload? Upload { get; set; }
+
     /// <summary>Incremented on every write; catalog shards keep the newest version they saw.</summary>
     public long Version { get; set; }
 
@@ -67,6 +79,9 @@ public sealed class ImageState
         Properties = Properties.ToImmutableSortedDictionary(StringComparer.Ordinal),
     };
 }
+
+/// <summary>An upload that has a ticket but has not completed (a write-ahead marker).</summary>
+public sealed record PendingUpload(Guid UploadId, UploadTarget Target, string DataKey, DateTimeOffset StartedAt);
 
 /// <summary>A member row: kept even when the image stops being shared, as Glance does.</summary>
 public sealed record MemberState(MemberStatus Status, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);

@@ -1,3 +1,5 @@
+using Glance.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Glance.Grains.Catalog;
 using Glance.Grains.Hosting;
 using Glance.Grains.Images;
@@ -47,6 +49,7 @@ public sealed class GlanceTestCluster : IAsyncDisposable
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddGlanceSqliteStorage(databasePath);
+            silo.Services.AddSingleton<IImageDataStore>(_ => new FileImageDataStore(Path.Combine(dataDirectory, "images")));
             silo.AddGlanceGrains(silo.Configuration);
         });
         var cluster = builder.Build();

@@ -1,0 +1,133 @@
+using System.Globalization;
+using Glance.Api.Identity;
+using Glance.Api.Images;
+using Glance.Grains.Storage;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
+
+namespace Glance.Api.ImageData;
+
+/// <summary>
+/// The image bytes, a resource apart from the metadata (spec section 6). Uploads stream from
+/// the request straight into the data store while being hashed; downloads stream from the
+/// store with ranges and conditional requests. The image grain is asked once per request
+/// ("may this caller do it, and where are the bytes"); bytes never pass through it.
+/// </summary>
+public static class ImageDataApi
+{
+    private const string OctetStream = "application/octet-stream";
+    private const string SizeHeader = "x-openstack-image-size";
+    private const int CopyBuffer = 1 << 20;
+
+    /// <summary>Maps <c>/v2/images/{id}/file</c> and <c>/v2/images/{id}/stage</c>.</summary>
+    public static IEndpointRouteBuilder MapImageDataApi(this IEndpointRouteBuilder app)
+    {
+        var images = app.MapGroup("/v2/images/{id}").WithTags("Image data");
+        images.MapPut("file", (HttpContext context, string id, IGrainFactory grains, IImageDataStore store) =>
+                UploadAsync(context, grains.Image(id), store, UploadTarget.File))
+            .WithName("UploadImageData").WithSummary("Upload the image's bytes (204); streamed and hashed");
+        images.MapPut("stage", (HttpContext context, string id, IGrainFactory grains, IImageDataStore store) =>
+                UploadAsync(context, grains.Image(id), store, UploadTarget.Stage))
+            .WithName("StageImageData").WithSummary("Stage bytes for a glance-direct import (204)");
+        images.MapMethods("file", [HttpMethods.Get, HttpMethods.Head], DownloadAsync)
+            .WithName("DownloadImageData").WithSummary("Download the image's bytes: 200, 206 for a range, 204 without data");
+        return app;
+    }
+
+    private static async Task<IResult> UploadAsync(HttpContext context, IImageGrain grain, IImageDataStore store, UploadTarget target)
+    {
+        var request = context.Request;
+        if (!string.Equals(request.ContentType?.Split(';')[0].Trim(), OctetStream, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new GlanceException(ErrorKind.UnsupportedMediaType, $"The request media type {request.ContentType} is not supported by this server.");
+        }
+        long? declared = null;
+        if (request.Headers[SizeHeader] is { Count: > 0 } sizeHeader)
+        {
+            declared = long.TryParse(sizeHeader.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var size)
+                ? size
+                : throw GlanceException.BadRequest($"Invalid {SizeHeader} header: {sizeHeader}");
+        }
+        var ticket = await grain.BeginUploadAsync(context.Caller(), target, declared ?? request.ContentLength);
+        // The ticket's limit replaces Kestrel's 30 MB default; the hashing stream enforces it.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = null;
+        }
+        UploadedData measured;
+        try
+        {
+            using var body = new HashingReadStream(request.Body, ticket.MaxBytes);
+            await store.WriteAsync(ticket.DataKey, body, context.RequestAborted);
+            measured = body.Result();
+            if (declared is { } expected && expected != measured.Size)
+            {
+                throw GlanceException.BadRequest($"Image size {measured.Size} does not match the declared {SizeHeader} {expected}.");
+            }
+        }
+        catch
+        {
+            // Nothing half-written: drop the bytes (the store already left none for a failed
+            // write) and return the image to queued so that a retry works.
+            await store.DeleteAsync(ticket.DataKey, CancellationToken.None);
+            await grain.AbortUploadAsync(ticket.UploadId);
+            throw;
+        }
+        try
+        {
+            await grain.CompleteUploadAsync(ticket.UploadId, measured);
+        }
+        catch (GlanceException e) when (e.Kind == ErrorKind.Gone)
+        {
+            await store.DeleteAsync(ticket.DataKey, CancellationToken.None);
+            throw;
+        }
+        return TypedResults.NoContent();
+    }
+
+    private static async Task DownloadAsync(HttpContext context, string id, IGrainFactory grains, IImageDataStore store)
+    {
+        var data = await grains.Image(id).OpenDataAsync(context.Caller());
+        var response = context.Response;
+        if (data is null)
+        {
+            response.StatusCode = StatusCodes.Status204NoContent;
+            return;
+        }
+        var etag = new EntityTagHeaderValue($"\"{data.Checksum ?? data.DataKey}\"");
+        var headers = response.GetTypedHeaders();
+        headers.ETag = etag;
+        headers.LastModified = data.StoredAt;
+        response.Headers.AcceptRanges = "bytes";
+        // The bytes of an image never change once stored, so caches may keep them as long as they
+        // like; only public images may sit in shared caches.
+        response.Headers.CacheControl = data.IsPublic ? "public, max-age=31536000, immutable" : "private, max-age=31536000, immutable";
+        if (data.Checksum is { } md5)
+        {
+            response.Headers["Content-MD5"] = md5; // hex, as Glance sends it
+        }
+        var requestHeaders = context.Request.GetTypedHeaders();
+        if (requestHeaders.IfNoneMatch is { Count: > 0 } ifNoneMatch
+            && ifNoneMatch.Any(tag => tag.Equals(EntityTagHeaderValue.Any) || tag.Compare(etag, useStrongComparison: false)))
+        {
+            response.StatusCode = StatusCodes.Status304NotModified;
+            return;
+        }
+        var range = ByteRange.Parse(context.Request, data.Size, etag, data.StoredAt);
+        response.ContentType = OctetStream;
+        long offset = 0, length = data.Size;
+        if (range is { } r)
+        {
+            (offset, length) = (r.Start, r.Length);
+            response.StatusCode = StatusCodes.Status206PartialContent;
+            response.Headers.ContentRange = $"bytes {r.Start}-{r.Start + r.Length - 1}/{data.Size}";
+        }
+        response.ContentLength = length;
+        if (HttpMethods.IsHead(context.Request.Method) || length == 0)
+        {
+            return;
+        }
+        await using var bytes = await store.OpenReadAsync(data.DataKey, offset, length, context.RequestAborted);
+        await bytes.CopyToAsync(response.Body, CopyBuffer, context.RequestAborted);
+    }
+}

@@ -1,0 +1,38 @@
+namespace Glance.Grains.Images;
+
+/// <summary>Where the bytes of an upload go.</summary>
+public enum UploadTarget
+{
+    /// <summary><c>PUT /file</c>: the image's data; the image becomes active.</summary>
+    File,
+    /// <summary><c>PUT /stage</c>: staged data for a later glance-direct import.</summary>
+    Stage,
+}
+
+/// <summary>
+/// Permission to stream one upload: the data key to write to and the most bytes allowed
+/// (the size cap or the owner's remaining quota, whichever is smaller). The grain records the
+/// ticket before any byte is written, so an interrupted upload can always be found and undone.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("glance.upload-ticket")]
+public sealed record UploadTicket(
+    [property: Id(0)] Guid UploadId,
+    [property: Id(1)] string DataKey,
+    [property: Id(2)] long MaxBytes);
+
+/// <summary>What the streaming tier measured while writing an upload.</summary>
+[GenerateSerializer, Immutable, Alias("glance.uploaded-data")]
+public sealed record UploadedData(
+    [property: Id(0)] long Size,
+    [property: Id(1)] string Md5,
+    [property: Id(2)] string Sha512);
+
+/// <summary>Everything needed to serve an image's bytes, after the grain allowed the caller to read them.</summary>
+[GenerateSerializer, Immutable, Alias("glance.image-data")]
+public sealed record ImageData(
+    [property: Id(0)] string DataKey,
+    [property: Id(1)] long Size,
+    [property: Id(2)] string? Checksum,
+    [property: Id(3)] string? OsHashValue,
+    [property: Id(4)] DateTimeOffset StoredAt,
+    [property: Id(5)] bool IsPublic);
