@@ -59,7 +59,7 @@ public static class ImageDataApi
         {
             using var body = new HashingReadStream(request.Body, ticket.MaxBytes);
             await store.WriteAsync(ticket.DataKey, body, context.RequestAborted);
-            measured = body.Result();
+            measured = await body.ResultAsync();
             if (declared is { } expected && expected != measured.Size)
             {
                 throw GlanceException.BadRequest($"Image size {measured.Size} does not match the declared {SizeHeader} {expected}.");

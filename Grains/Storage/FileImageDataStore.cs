@@ -35,7 +35,8 @@ public sealed class FileImageDataStore : IImageDataStore
         try
         {
             long written;
-            await using (var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous))
+            // Unbuffered (bufferSize 0): callers copy in 1 MiB blocks already.
+            await using (var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
             {
                 await source.CopyToAsync(file, BufferSize, cancellationToken);
                 written = file.Length;
@@ -53,7 +54,7 @@ public sealed class FileImageDataStore : IImageDataStore
     /// <inheritdoc />
     public Task<Stream> OpenReadAsync(string key, long offset, long? length, CancellationToken cancellationToken)
     {
-        var file = new FileStream(PathOf(key), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        var file = new FileStream(PathOf(key), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
         file.Position = offset;
         Stream stream = length is { } count ? new BoundedStream(file, count) : file;
         return Task.FromResult(stream);
