@@ -16,7 +16,7 @@ public static class ErrorResponses
     /// <summary>Writes an error response; the response must not have started.</summary>
     public static async Task WriteAsync(HttpContext context, int status, string message)
     {
-        var title = ReasonPhrases.GetReasonPhrase(status);
+        var title = Title(status);
         context.Response.StatusCode = status;
         byte[] body;
         if (PrefersHtml(context.Request))
@@ -41,6 +41,14 @@ public static class ErrorResponses
     /// <summary>Python's <c>html.escape(s, quote=True)</c>, which webob applies to the message.</summary>
     private static string HtmlEscape(string s) => s
         .Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&quot;").Replace("'", "&#x27;");
+
+    /// <summary>The title webob (so Glance) gives a status, where it differs from the RFC 9110 reason phrase.</summary>
+    private static string Title(int status) => status switch
+    {
+        413 => "Request Entity Too Large",
+        416 => "Request Range Not Satisfiable",
+        _ => ReasonPhrases.GetReasonPhrase(status),
+    };
 
     /// <summary>The default message for a status with no more specific one.</summary>
     public static string DefaultMessage(int status) => status switch

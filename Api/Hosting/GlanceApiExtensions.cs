@@ -44,6 +44,7 @@ public static class GlanceApiExtensions
         app.MapImagesApi();
         app.MapMembersApi();
         app.MapImageDataApi();
+        app.MapImportApi();
         app.MapSchemasApi();
         // Per-project usage needs unified limits; like a Glance without them, report none.
         app.MapGet("/v2/info/usage", () => TypedResults.Json(new { usage = new { } }))

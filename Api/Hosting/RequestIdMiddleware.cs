@@ -3,7 +3,7 @@ namespace Glance.Api.Hosting;
 /// <summary>
 /// Gives every request an OpenStack request id (<c>req-&lt;uuid&gt;</c>), or honours the one
 /// the client sent, echoes it in <c>x-openstack-request-id</c> and passes it to the grains
-/// through Orleans' RequestContext (for logs and, later, tasks).
+/// through Orleans' RequestContext (for logs and import tasks).
 /// </summary>
 public sealed class RequestIdMiddleware(RequestDelegate next)
 {
@@ -11,7 +11,7 @@ public sealed class RequestIdMiddleware(RequestDelegate next)
     public const string Header = "x-openstack-request-id";
 
     /// <summary>The RequestContext key grains read the id from.</summary>
-    public const string ContextKey = "glance.request-id";
+    public const string ContextKey = GlanceRequestContext.RequestIdKey;
 
     // Glance refuses longer ids (max_request_id_length).
     private const int MaxLength = 64;

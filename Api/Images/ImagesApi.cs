@@ -33,7 +33,7 @@ public static class ImagesApi
             ? grains.GetGrain<IImageGrain>(imageId)
             : throw GlanceException.NotFound($"No image found with ID {id}");
 
-    private static async Task CreateAsync(HttpContext context, IGrainFactory grains)
+    private static async Task CreateAsync(HttpContext context, IGrainFactory grains, Microsoft.Extensions.Options.IOptions<ImportOptions> import)
     {
         // Glance's create needs a body ({} will do): none at all is 400 "Body expected in request.".
         using var body = await RequestBody.ReadJsonAsync(context.Request)
@@ -60,6 +60,10 @@ public static class ImagesApi
         }
         var image = await grains.GetGrain<IImageGrain>(id).CreateAsync(context.Caller(), new ImageDraft(attributes.ToImmutable()));
         context.Response.Headers.Location = $"{context.Request.Scheme}://{context.Request.Host}/v2/images/{image.Id}";
+        if (import.Value.Methods is { IsEmpty: false } methods)
+        {
+            context.Response.Headers[ImportApi.ImportMethodsHeader] = string.Join(",", methods);
+        }
         await ImageJson.WriteImageAsync(context, image, StatusCodes.Status201Created);
     }
 

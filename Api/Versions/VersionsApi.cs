@@ -9,11 +9,17 @@ namespace Glance.Api.Versions;
 /// </summary>
 public static class VersionsApi
 {
-    /// <summary>The versions Glance Zed lists (current first).</summary>
+    /// <summary>
+    /// The versions Glance lists (current first) with its image cache and multiple stores
+    /// configured, as this service has import, <c>/v2/info/stores</c> and image tasks:
+    /// 2.8 to 2.13 are the multistore ones, and 2.12 is what clients (glanceclient's
+    /// <c>image-tasks</c>, tempest's import test) check before <c>/v2/images/{id}/tasks</c>.
+    /// </summary>
     private static readonly (string Id, string Status)[] Versions =
     [
-        ("v2.16", "CURRENT"), ("v2.15", "SUPPORTED"), ("v2.14", "SUPPORTED"), ("v2.9", "SUPPORTED"),
-        ("v2.7", "SUPPORTED"), ("v2.6", "SUPPORTED"), ("v2.5", "SUPPORTED"), ("v2.4", "SUPPORTED"),
+        ("v2.16", "CURRENT"), ("v2.15", "SUPPORTED"), ("v2.14", "SUPPORTED"), ("v2.13", "SUPPORTED"),
+        ("v2.12", "SUPPORTED"), ("v2.11", "SUPPORTED"), ("v2.10", "SUPPORTED"), ("v2.9", "SUPPORTED"),
+        ("v2.8", "SUPPORTED"), ("v2.7", "SUPPORTED"), ("v2.6", "SUPPORTED"), ("v2.5", "SUPPORTED"), ("v2.4", "SUPPORTED"),
         ("v2.3", "SUPPORTED"), ("v2.2", "SUPPORTED"), ("v2.1", "SUPPORTED"), ("v2.0", "SUPPORTED"),
     ];
 

@@ -93,8 +93,26 @@ public interface IImageGrain : IGrainWithGuidKey
     Task<ImageData?> OpenDataAsync(Caller caller);
 
     /// <summary>
-    /// Start-up recovery: undoes an upload that a crash interrupted (deleting whatever bytes it
-    /// wrote) and deletes the bytes of a deleted image if a crash kept them. Idempotent.
+    /// Starts an import (<c>POST /v2/images/{id}/import</c>) and returns as soon as it is recorded:
+    /// the image becomes importing, carries <c>os_glance_import_task</c>, and a task is created
+    /// (request id taken from <see cref="GlanceRequestContext.RequestIdKey"/>). The grain then moves
+    /// the data itself (staged blob or download) and ends active, or back in queued with
+    /// <c>os_glance_failed_import</c> set. Bad request for a malformed body, an unknown or disabled
+    /// method or a web-download URI that does not pass filtering; conflict when the image's status
+    /// does not fit the method, formats are not set, or another import runs; forbidden for a
+    /// caller who may see but not change the image.
+    /// </summary>
+    [Alias("import")]
+    Task ImportAsync(Caller caller, ImportRequest request);
+
+    /// <summary>The image's import tasks the caller may see (not found when the image is invisible).</summary>
+    [ReadOnly, Alias("list-tasks")]
+    Task<ImmutableArray<ImageTask>> ListTasksAsync(Caller caller);
+
+    /// <summary>
+    /// Start-up recovery: undoes an upload or an import that a crash interrupted (deleting whatever
+    /// bytes it wrote; an import leaves the image queued with <c>os_glance_failed_import</c> set) and
+    /// deletes the bytes of a deleted image if a crash kept them. Idempotent.
     /// </summary>
     [Alias("recover-data")]
     Task RecoverDataAsync();

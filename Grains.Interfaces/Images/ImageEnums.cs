@@ -84,6 +84,16 @@ public static class WireNames
         _ => throw new ArgumentOutOfRangeException(nameof(status)),
     };
 
+    /// <summary>The Glance name of a task status.</summary>
+    public static string Of(ImageTaskStatus status) => status switch
+    {
+        ImageTaskStatus.Pending => "pending",
+        ImageTaskStatus.Processing => "processing",
+        ImageTaskStatus.Success => "success",
+        ImageTaskStatus.Failure => "failure",
+        _ => throw new ArgumentOutOfRangeException(nameof(status)),
+    };
+
     /// <summary>Parses a visibility name; false for anything Glance would reject.</summary>
     public static bool TryParse(string? value, out ImageVisibility visibility)
     {

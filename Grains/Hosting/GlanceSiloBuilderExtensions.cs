@@ -1,5 +1,6 @@
 using System.Net;
 using Glance.Grains.Catalog;
+using Glance.Grains.Images;
 using Glance.Grains.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -47,6 +48,10 @@ public static class GlanceSiloBuilderExtensions
                 var directory = data.Directory ?? Path.Combine(glance.DataDirectory, "images");
                 silo.Services.AddSingleton<IImageDataStore>(_ => new FileImageDataStore(directory));
                 break;
+            case ImageDataOptions.AzureStore:
+                // Built now (no I/O) so a missing or malformed setting stops start-up, not the first upload.
+                silo.Services.AddSingleton<IImageDataStore>(AzureBlobImageDataStore.FromOptions(data));
+                break;
             default:
                 throw new InvalidOperationException(
                     $"Unknown image data store '{data.Store}' in {ImageDataOptions.Section}:Store (use '{ImageDataOptions.FileStore}' or '{ImageDataOptions.AzureStore}').");
@@ -59,6 +64,37 @@ public static class GlanceSiloBuilderExtensions
     {
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.AddOptions<ImageQuotaOptions>().Bind(configuration.GetSection(ImageQuotaOptions.Section));
+        silo.AddGlanceImport(configuration);
+        return silo;
+    }
+
+    /// <summary>
+    /// Image import: the options (<c>Glance:Import</c>, checked at start-up) and web-download's
+    /// HttpClient, whose handler follows no redirect by itself (the grain checks each hop), uses no
+    /// proxy and connects only to addresses <see cref="WebDownloadFilter"/> lets through.
+    /// </summary>
+    public static ISiloBuilder AddGlanceImport(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.Services.AddOptions<ImportOptions>()
+            .Bind(configuration.GetSection(ImportOptions.Section))
+            .Validate(o => o.Problem() is null, $"Invalid {ImportOptions.Section} settings (see ImportOptions.Problem)")
+            .ValidateOnStart();
+        var problem = (configuration.GetSection(ImportOptions.Section).Get<ImportOptions>() ?? new ImportOptions()).Problem();
+        if (problem is not null)
+        {
+            throw new InvalidOperationException(problem);
+        }
+        silo.Services.TryAddSingleton<WebDownloadFilter>();
+        silo.Services.AddHttpClient(WebDownloadFilter.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(services => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseProxy = false,
+                UseCookies = false,
+                AutomaticDecompression = DecompressionMethods.None,
+                ConnectTimeout = TimeSpan.FromSeconds(30),
+                ConnectCallback = services.GetRequiredService<WebDownloadFilter>().ConnectAsync,
+            });
         return silo;
     }
 

@@ -9,15 +9,19 @@ namespace Glance.Grains.Images;
 /// <summary>
 /// One image's metadata and lifecycle. The grain is the single writer of its image, so the
 /// state machine needs no locks; after each write it publishes its entry to the catalog.
+/// Imports run in the background of the grain (<c>ImageGrain.Import.cs</c>).
 /// </summary>
 [GrainType("glance.image")]
-public sealed class ImageGrain(
+public sealed partial class ImageGrain(
     [PersistentState("image", GlanceStorage.ProviderName)] IPersistentState<ImageState> state,
     IOptions<ImageQuotaOptions> quotas,
     IOptions<ImageDataOptions> dataOptions,
     IImageDataStore dataStore,
     TimeProvider clock,
-    ILogger<ImageGrain> logger) : Grain, IImageGrain
+    ILogger<ImageGrain> logger,
+    IOptions<ImportOptions> importOptions,
+    IHttpClientFactory httpClients,
+    WebDownloadFilter webDownloadFilter) : Grain, IImageGrain, IImageImportGrain
 {
     private readonly ImageQuotaOptions _quotas = quotas.Value;
 
@@ -119,8 +123,12 @@ public sealed class ImageGrain(
         draft.Status = ImageStatus.Deleted;
         draft.UpdatedAt = Now();
         await SaveAsync(draft, image.Owner);
+        // A running import stops and removes what it wrote (see FinishImportAsync).
+        _running?.Cancel.Cancel();
         // The tombstone is durable first; if deleting the bytes fails, recovery retries it.
-        await DeleteDataAsync();
+        // An upload still streaming keeps its ticket: the bytes it goes on to write are deleted
+        // when it ends (Complete/Abort), or by recovery if the process dies first.
+        await DeleteDataAsync(keepUpload: true);
     }
 
     async Task<UploadTicket> IImageGrain.BeginUploadAsync(Caller caller, UploadTarget target, long? declaredSize)
@@ -156,26 +164,35 @@ public sealed class ImageGrain(
         var upload = state.State.Upload;
         if (upload?.UploadId != uploadId || state.State.Status is null or ImageStatus.Deleted)
         {
+            if (upload is not null && upload.UploadId == uploadId)
+            {
+                // Deleted during the upload: drop the bytes it just wrote before forgetting its key.
+                await DeleteDataAsync();
+            }
             throw new GlanceException(ErrorKind.Gone, $"Image {Id} could not be found after upload. The image may have been deleted during the upload.");
         }
         var draft = state.State.Clone();
         draft.Upload = null;
         draft.Size = data.Size;
-        draft.Checksum = data.Md5;
-        draft.OsHashAlgo = "sha512";
-        draft.OsHashValue = data.Sha512;
         draft.UpdatedAt = Now();
         if (upload.Target == UploadTarget.File)
         {
+            draft.Checksum = data.Md5;
+            draft.OsHashAlgo = "sha512";
+            draft.OsHashValue = data.Sha512;
             draft.Status = ImageStatus.Active;
             draft.DataKey = upload.DataKey;
             draft.DataStoredAt = draft.UpdatedAt;
             // Raw data is its own virtual disk; other formats would need a format inspector.
-            draft.VirtualSize = draft.DiskFormat == "raw" ? data.Size : null;
+            // No data has no virtual size (Glance's inspector reports none for 0 bytes).
+            draft.VirtualSize = draft.DiskFormat == "raw" && data.Size > 0 ? data.Size : null;
         }
         else
         {
+            // Like Glance, a staged image shows its size but no hashes until it is imported.
             draft.StagedKey = upload.DataKey;
+            draft.StagedChecksum = data.Md5;
+            draft.StagedHashValue = data.Sha512;
         }
         await SaveAsync(draft, draft.Owner);
         return View;
@@ -185,6 +202,12 @@ public sealed class ImageGrain(
     {
         if (state.State.Upload?.UploadId != uploadId)
         {
+            return;
+        }
+        if (state.State.Status == ImageStatus.Deleted)
+        {
+            // Deleted during the upload: never back to queued; just drop what it wrote.
+            await DeleteDataAsync();
             return;
         }
         await UndoUploadAsync();
@@ -209,6 +232,10 @@ public sealed class ImageGrain(
         if (state.State.Upload is not null && state.State.Status != ImageStatus.Deleted)
         {
             await UndoUploadAsync();
+        }
+        if (state.State.Import is not null && state.State.Status != ImageStatus.Deleted && _running is null)
+        {
+            await RollBackInterruptedImportAsync();
         }
         if (state.State.Status == ImageStatus.Deleted)
         {
@@ -317,10 +344,14 @@ public sealed class ImageGrain(
         await SaveAsync(draft, draft.Owner);
     }
 
-    /// <summary>Deletes every blob a deleted image still holds, then forgets the keys.</summary>
-    private async Task DeleteDataAsync()
+    /// <summary>
+    /// Deletes every blob a deleted image still holds, then forgets the keys; with
+    /// <paramref name="keepUpload"/> the ticket of an upload in flight is kept, as its bytes may still come.
+    /// </summary>
+    private async Task DeleteDataAsync(bool keepUpload = false)
     {
-        var keys = new[] { state.State.DataKey, state.State.StagedKey, state.State.Upload?.DataKey }.OfType<string>().ToArray();
+        var keys = new[] { state.State.DataKey, state.State.StagedKey, state.State.Upload?.DataKey, state.State.Import?.DataKey }
+            .OfType<string>().ToArray();
         if (keys.Length == 0)
         {
             return;
@@ -339,7 +370,9 @@ public sealed class ImageGrain(
         }
         var draft = state.State.Clone();
         draft.DataKey = draft.StagedKey = null;
-        draft.Upload = null;
+        draft.Upload = keepUpload ? draft.Upload : null;
+        // A running import still writes: it deletes its own bytes and forgets itself when it ends.
+        draft.Import = _running is null ? null : draft.Import;
         await SaveAsync(draft, draft.Owner);
     }
 

@@ -40,6 +40,18 @@ public sealed class ImageState
     /// <summary>The upload in progress: written before any byte, so a crash can be undone.</summary>
     public PendingUpload? Upload { get; set; }
 
+    /// <summary>md5 of the staged data (shown as <c>checksum</c> only once imported, as in Glance).</summary>
+    public string? StagedChecksum { get; set; }
+
+    /// <summary>sha512 of the staged data.</summary>
+    public string? StagedHashValue { get; set; }
+
+    /// <summary>The import in progress: written before it starts, so a crash can be undone.</summary>
+    public PendingImport? Import { get; set; }
+
+    /// <summary>The image's tasks (imports), oldest first; expired ones are dropped on the next import.</summary>
+    public List<TaskState> Tasks { get; set; } = [];
+
     /// <summary>Incremented on every write; catalog shards keep the newest version they saw.</summary>
     public long Version { get; set; }
 
@@ -51,6 +63,7 @@ public sealed class ImageState
         copy.Properties = new SortedDictionary<string, string>(Properties, StringComparer.Ordinal);
         copy.Members = new SortedDictionary<string, MemberState>(
             Members.ToDictionary(m => m.Key, m => m.Value with { }), StringComparer.Ordinal);
+        copy.Tasks = [.. Tasks];
         return copy;
     }
 
@@ -82,6 +95,32 @@ public sealed class ImageState
 
 /// <summary>An upload that has a ticket but has not completed (a write-ahead marker).</summary>
 public sealed record PendingUpload(Guid UploadId, UploadTarget Target, string DataKey, DateTimeOffset StartedAt);
+
+/// <summary>An import that has been accepted and not finished (a write-ahead marker, like <see cref="PendingUpload"/>).</summary>
+/// <param name="TaskId">Its task (also the value of <c>os_glance_import_task</c>).</param>
+/// <param name="Method">glance-direct or web-download.</param>
+/// <param name="DataKey">Where the imported data is written.</param>
+/// <param name="SourceKey">The staged blob it reads (glance-direct).</param>
+/// <param name="Staged">Size and hashes of the staged blob, measured when it was staged (glance-direct).</param>
+/// <param name="Uri">What it downloads (web-download).</param>
+/// <param name="MaxBytes">The most bytes it may write (web-download).</param>
+/// <param name="StartedAt">When it was accepted.</param>
+public sealed record PendingImport(
+    Guid TaskId, string Method, string DataKey, string? SourceKey, UploadedData? Staged, string? Uri, long MaxBytes, DateTimeOffset StartedAt);
+
+/// <summary>A task as stored with its image (see <see cref="ImageTask"/>).</summary>
+public sealed record TaskState(
+    Guid Id, string Type, ImageTaskStatus Status, string InputJson, string? ResultJson, string Message, string? Owner,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? ExpiresAt, string? RequestId, string? UserId)
+{
+    /// <summary>The caller-facing view.</summary>
+    public ImageTask ToRecord(Guid imageId) => new()
+    {
+        Id = Id, Type = Type, Status = Status, InputJson = InputJson, ResultJson = ResultJson, Message = Message,
+        Owner = Owner, CreatedAt = CreatedAt, UpdatedAt = UpdatedAt, ExpiresAt = ExpiresAt, ImageId = imageId,
+        RequestId = RequestId, UserId = UserId,
+    };
+}
 
 /// <summary>A member row: kept even when the image stops being shared, as Glance does.</summary>
 public sealed record MemberState(MemberStatus Status, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);

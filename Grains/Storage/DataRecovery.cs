@@ -3,8 +3,8 @@ using Microsoft.Extensions.Logging;
 namespace Glance.Grains.Storage;
 
 /// <summary>
-/// Start-up recovery of image data for the embedded profile (one node): an upload that was
-/// in flight when the process died is undone (its bytes deleted, the image back to queued,
+/// Start-up recovery of image data for the embedded profile (one node): an upload or import
+/// that was in flight when the process died is undone (its bytes deleted, the image back to queued,
 /// so a retry works), and a deleted image whose bytes a crash kept has them deleted. The
 /// image grains do the work; this only finds them, with one SQL query.
 /// </summary>
@@ -19,6 +19,7 @@ public sealed class DataRecovery(SqliteDatabase database, IGrainFactory grains, 
                 SELECT grain_key FROM grain_state
                 WHERE state_name = 'image' AND grain_type = 'glance.image'
                   AND (json_extract(payload, '$.upload') IS NOT NULL
+                       OR json_extract(payload, '$.import') IS NOT NULL
                        OR (json_extract(payload, '$.status') = 'Deleted'
                            AND (json_extract(payload, '$.dataKey') IS NOT NULL OR json_extract(payload, '$.stagedKey') IS NOT NULL)))
                 """);
@@ -34,7 +35,7 @@ public sealed class DataRecovery(SqliteDatabase database, IGrainFactory grains, 
         {
             return;
         }
-        logger.LogWarning("Recovering the data of {Count} image(s) left mid-upload or mid-delete by a previous process", affected.Count);
+        logger.LogWarning("Recovering the data of {Count} image(s) left mid-upload, mid-import or mid-delete by a previous process", affected.Count);
         foreach (var chunk in affected.Chunk(64))
         {
             await Task.WhenAll(chunk.Select(id => grains.GetGrain<IImageGrain>(id).RecoverDataAsync()));

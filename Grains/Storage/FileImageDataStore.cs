@@ -46,7 +46,14 @@ public sealed class FileImageDataStore : IImageDataStore
         }
         catch
         {
-            File.Delete(partial);
+            try
+            {
+                File.Delete(partial);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Keep the write's own error; start-up removes partial files.
+            }
             throw;
         }
     }
@@ -63,7 +70,14 @@ public sealed class FileImageDataStore : IImageDataStore
     /// <inheritdoc />
     public Task DeleteAsync(string key, CancellationToken cancellationToken)
     {
-        File.Delete(PathOf(key));
+        try
+        {
+            File.Delete(PathOf(key));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // No directory (or not a directory), so no blob either: nothing to delete.
+        }
         return Task.CompletedTask;
     }
 

@@ -1,4 +1,5 @@
 using Glance.Grains.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Glance.Grains.Catalog;
 using Glance.Grains.Hosting;
@@ -41,11 +42,19 @@ public sealed class GlanceTestCluster : IAsyncDisposable
     /// <summary>The database file used for a data directory.</summary>
     public static string DatabaseIn(string dataDirectory) => Path.Combine(dataDirectory, "glance.db");
 
-    /// <summary>Starts <paramref name="silos"/> silos sharing the database in <paramref name="dataDirectory"/>.</summary>
-    public static async Task<GlanceTestCluster> StartAsync(string dataDirectory, short silos = 1)
+    /// <summary>
+    /// Starts <paramref name="silos"/> silos sharing the database in <paramref name="dataDirectory"/>,
+    /// with extra configuration <paramref name="settings"/> (e.g. <c>Glance:Import:AllowedPorts:0</c>).
+    /// </summary>
+    public static async Task<GlanceTestCluster> StartAsync(string dataDirectory, short silos = 1,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var databasePath = DatabaseIn(dataDirectory);
         var builder = new InProcessTestClusterBuilder(silos);
+        if (settings is not null)
+        {
+            builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(settings));
+        }
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddGlanceSqliteStorage(databasePath);

@@ -1,0 +1,415 @@
+using System.Globalization;
+using System.Text.Json;
+using Glance.Grains.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Glance.Grains.Images;
+
+/// <summary>
+/// Interoperable image import (spec 1.4, 1.6): glance-direct (the staged blob becomes the
+/// image's data) and web-download (the grain streams a URL into the store). The request is
+/// validated and recorded (image importing, <c>os_glance_import_task</c>, a pending task, a
+/// write-ahead <see cref="PendingImport"/>) before the caller gets its 202; the bytes then move
+/// on the thread pool, and the grain records the outcome through a message to itself, so that
+/// state changes never interleave with the requests it serves.
+/// </summary>
+public sealed partial class ImageGrain
+{
+    private const string ImportTaskProperty = "os_glance_import_task";
+    private const string ImportingStoresProperty = "os_glance_importing_to_stores";
+    private const string FailedImportProperty = "os_glance_failed_import";
+    private const int MaxRedirects = 5;
+
+    /// <summary>Glance's <c>task_time_to_live</c>: a finished task is listed for 48 hours.</summary>
+    private static readonly TimeSpan TaskTimeToLive = TimeSpan.FromHours(48);
+
+    private RunningImport? _running;
+
+    private sealed record RunningImport(Guid TaskId, CancellationTokenSource Cancel);
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // An import recorded in state but not running here was cut short (crash, or the previous
+        // activation went away): undo it so the image does not stay importing forever.
+        if (state.State.Import is not null && state.State.Status is not null)
+        {
+            try
+            {
+                if (state.State.Status == ImageStatus.Deleted)
+                {
+                    await DeleteDataAsync();
+                }
+                else
+                {
+                    await RollBackInterruptedImportAsync();
+                }
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "Rolling back the interrupted import of image {ImageId} failed; start-up recovery retries", Id);
+            }
+        }
+        await base.OnActivateAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // The run stops and deletes what it wrote; the next activation rolls the image back.
+        _running?.Cancel.Cancel();
+        return base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
+    async Task IImageGrain.ImportAsync(Caller caller, ImportRequest request)
+    {
+        var options = importOptions.Value;
+        // The body first: Glance validates it before it looks the image up.
+        var body = ImportBody.Parse(request.BodyJson, options.Methods, dataStore.Id);
+        var image = Visible(caller);
+        if (image.Status == ImageStatus.Active)
+        {
+            throw GlanceException.Conflict("Image with status active cannot be target for import");
+        }
+        if (body.Method == ImportMethods.WebDownload && image.Status != ImageStatus.Queued)
+        {
+            throw GlanceException.Conflict($"Image needs to be in 'queued' state to use '{body.Method}' method");
+        }
+        if (body.Method == ImportMethods.GlanceDirect
+            && (image.Status != ImageStatus.Uploading || state.State.StagedKey is null || state.State.Upload is not null))
+        {
+            throw GlanceException.Conflict("Image needs to be staged before 'glance-direct' method can be used");
+        }
+        if (image.ContainerFormat is null)
+        {
+            throw GlanceException.Conflict("'container_format' needs to be set before import");
+        }
+        if (image.DiskFormat is null)
+        {
+            throw GlanceException.Conflict("'disk_format' needs to be set before import");
+        }
+        if (!ImageAccess.CanModify(caller, image))
+        {
+            throw GlanceException.Forbidden($"You are not permitted to modify image {Id}.");
+        }
+        if (state.State.Import is not null)
+        {
+            throw GlanceException.Conflict("Image has active task");
+        }
+        if (body.Stores.FirstOrDefault(s => s != dataStore.Id) is { } unknown)
+        {
+            throw GlanceException.Conflict($"Unknown scheme '{unknown}' found in URI");
+        }
+        long maxBytes = 0;
+        if (body.Method == ImportMethods.WebDownload)
+        {
+            if (!await webDownloadFilter.PassesAsync(body.Uri, CancellationToken.None))
+            {
+                throw GlanceException.BadRequest($"URI for web-download does not pass filtering: {body.UriText ?? "None"}");
+            }
+            maxBytes = await MaxUploadBytesAsync(image.Owner);
+            // The awaits above let other turns run: check again that nothing started meanwhile.
+            if (state.State.Status != ImageStatus.Queued || state.State.Import is not null)
+            {
+                throw GlanceException.Conflict("Image has active task");
+            }
+        }
+
+        var now = Now();
+        var taskId = Guid.NewGuid();
+        var draft = state.State.Clone();
+        draft.Tasks.RemoveAll(t => t.ExpiresAt < now);
+        draft.Tasks.Add(new TaskState(taskId, ImportMethods.TaskType, ImageTaskStatus.Pending, body.TaskInput(Id), null, "",
+            caller.ProjectId, now, now, null, RequestContext.Get(GlanceRequestContext.RequestIdKey) as string, caller.UserId));
+        draft.Status = ImageStatus.Importing;
+        draft.Properties[ImportTaskProperty] = taskId.ToString();
+        draft.Properties[ImportingStoresProperty] = string.Join(",", body.Stores);
+        draft.Properties[FailedImportProperty] = "";
+        var direct = body.Method == ImportMethods.GlanceDirect;
+        draft.Import = new PendingImport(taskId, body.Method, $"{Id:N}-{taskId:N}", direct ? draft.StagedKey : null,
+            direct ? new UploadedData(draft.Size ?? 0, draft.StagedChecksum ?? "", draft.StagedHashValue ?? "") : null,
+            body.Uri, maxBytes, now);
+        draft.UpdatedAt = now;
+        await SaveAsync(draft, image.Owner);
+
+        // Keep the activation (and so the run) alive until the import ends.
+        DelayDeactivation(Timeout.InfiniteTimeSpan);
+        var running = new RunningImport(taskId, new CancellationTokenSource());
+        _running = running;
+        _ = RunImportAsync(draft.Import, running);
+    }
+
+    Task<ImmutableArray<ImageTask>> IImageGrain.ListTasksAsync(Caller caller)
+    {
+        Visible(caller);
+        var now = clock.GetUtcNow();
+        // Glance's _is_task_visible: admins see every task, others those of their project.
+        var tasks = state.State.Tasks
+            .Where(t => t.ExpiresAt is null || t.ExpiresAt >= now)
+            .Where(t => caller.IsAdmin || t.Owner is null || t.Owner == caller.ProjectId)
+            .Select(t => t.ToRecord(Id))
+            .ToImmutableArray();
+        return Task.FromResult(tasks);
+    }
+
+    async Task<bool> IImageImportGrain.BeginImportWorkAsync(Guid taskId)
+    {
+        if (state.State.Import?.TaskId != taskId || state.State.Status != ImageStatus.Importing)
+        {
+            return false;
+        }
+        var draft = state.State.Clone();
+        UpdateTask(draft, taskId, t => t with { Status = ImageTaskStatus.Processing, UpdatedAt = Now() });
+        await SaveAsync(draft, draft.Owner);
+        return true;
+    }
+
+    async Task IImageImportGrain.FinishImportAsync(Guid taskId, string dataKey, UploadedData? data, string? error)
+    {
+        if (_running?.TaskId == taskId)
+        {
+            _running.Cancel.Dispose();
+            _running = null;
+            DelayDeactivation(TimeSpan.Zero);
+        }
+        var import = state.State.Import;
+        if (import?.TaskId != taskId)
+        {
+            // Not this image's import any more (rolled back meanwhile): drop what the run wrote.
+            if (dataKey != state.State.DataKey)
+            {
+                await dataStore.DeleteAsync(dataKey, CancellationToken.None);
+            }
+            return;
+        }
+        if (state.State.Status == ImageStatus.Deleted)
+        {
+            // Deleted while importing: the bytes go with the image.
+            await DeleteBlobsAsync(import.DataKey, import.SourceKey);
+            var gone = state.State.Clone();
+            gone.Import = null;
+            FinishTask(gone, taskId, "The image was deleted during the import.");
+            await SaveAsync(gone, gone.Owner);
+            return;
+        }
+        if (error is not null || data is null)
+        {
+            await FailImportAsync(import, error ?? "The import failed.");
+            return;
+        }
+        var now = Now();
+        var draft = state.State.Clone();
+        draft.Import = null;
+        draft.Status = ImageStatus.Active;
+        draft.DataKey = import.DataKey;
+        draft.DataStoredAt = now;
+        draft.StagedKey = null;
+        draft.StagedChecksum = draft.StagedHashValue = null;
+        draft.Size = data.Size;
+        draft.Checksum = data.Md5;
+        draft.OsHashAlgo = "sha512";
+        draft.OsHashValue = data.Sha512;
+        // Raw data is its own virtual disk (none for no data); other formats would need a format inspector.
+        draft.VirtualSize = draft.DiskFormat == "raw" && data.Size > 0 ? data.Size : null;
+        draft.Properties.Remove(ImportTaskProperty);
+        draft.Properties[ImportingStoresProperty] = "";
+        draft.Properties[FailedImportProperty] = "";
+        draft.UpdatedAt = now;
+        FinishTask(draft, taskId, null);
+        await SaveAsync(draft, draft.Owner);
+    }
+
+    /// <summary>Undoes an import no run will finish (a crash, or a lost activation).</summary>
+    private Task RollBackInterruptedImportAsync() =>
+        FailImportAsync(state.State.Import!, "The import was interrupted: the service stopped while it ran.");
+
+    /// <summary>
+    /// A failed import, as Glance reverts it: back to queued (size cleared, properties intact),
+    /// the store recorded in <c>os_glance_failed_import</c>, staged and partial data deleted, the task failed.
+    /// </summary>
+    private async Task FailImportAsync(PendingImport import, string message)
+    {
+        logger.LogInformation("Import {TaskId} of image {ImageId} failed: {Message}", import.TaskId, Id, message);
+        await DeleteBlobsAsync(import.DataKey, import.SourceKey);
+        var draft = state.State.Clone();
+        draft.Import = null;
+        draft.Status = ImageStatus.Queued;
+        draft.Size = null;
+        draft.VirtualSize = null;
+        draft.StagedKey = import.SourceKey is not null && import.SourceKey == draft.StagedKey ? null : draft.StagedKey;
+        draft.StagedChecksum = draft.StagedKey is null ? null : draft.StagedChecksum;
+        draft.StagedHashValue = draft.StagedKey is null ? null : draft.StagedHashValue;
+        draft.Properties.Remove(ImportTaskProperty);
+        draft.Properties[ImportingStoresProperty] = "";
+        draft.Properties[FailedImportProperty] = dataStore.Id;
+        draft.UpdatedAt = Now();
+        FinishTask(draft, import.TaskId, message);
+        await SaveAsync(draft, draft.Owner);
+    }
+
+    private async Task DeleteBlobsAsync(params string?[] keys)
+    {
+        foreach (var key in keys.OfType<string>())
+        {
+            try
+            {
+                await dataStore.DeleteAsync(key, CancellationToken.None);
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "Deleting blob {Key} of image {ImageId} failed", key, Id);
+            }
+        }
+    }
+
+    /// <summary>Ends a task: success (with Glance's result) when <paramref name="failure"/> is null.</summary>
+    private void FinishTask(ImageState draft, Guid taskId, string? failure)
+    {
+        var now = Now();
+        UpdateTask(draft, taskId, t => t with
+        {
+            Status = failure is null ? ImageTaskStatus.Success : ImageTaskStatus.Failure,
+            ResultJson = failure is null ? JsonSerializer.Serialize(new { image_id = Id.ToString() }) : t.ResultJson,
+            Message = failure ?? "",
+            UpdatedAt = now,
+            ExpiresAt = now + TaskTimeToLive,
+        });
+    }
+
+    private static void UpdateTask(ImageState draft, Guid taskId, Func<TaskState, TaskState> change)
+    {
+        var index = draft.Tasks.FindIndex(t => t.Id == taskId);
+        if (index >= 0)
+        {
+            draft.Tasks[index] = change(draft.Tasks[index]);
+        }
+    }
+
+    /// <summary>
+    /// The background part of an import. Runs on the grain's scheduler only between its awaits;
+    /// the bytes move on the thread pool, and every state change is a message to the grain itself.
+    /// </summary>
+    private async Task RunImportAsync(PendingImport import, RunningImport running)
+    {
+        var self = this.AsReference<IImageImportGrain>();
+        var cancellation = running.Cancel.Token;
+        UploadedData? data = null;
+        string? error = null;
+        try
+        {
+            if (!await self.BeginImportWorkAsync(import.TaskId))
+            {
+                error = "The import was cancelled.";
+            }
+            else
+            {
+                data = await Task.Run(() => TransferAsync(import, cancellation), CancellationToken.None);
+            }
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            error = "The import was cancelled.";
+        }
+        catch (Exception exception)
+        {
+            error = Describe(exception);
+            logger.LogInformation(exception, "Import {TaskId} of image {ImageId} failed", import.TaskId, Id);
+        }
+        try
+        {
+            await self.FinishImportAsync(import.TaskId, import.DataKey, data, error);
+        }
+        catch (Exception exception)
+        {
+            // The activation is going away or storage failed: the next activation (or start-up
+            // recovery) finds the PendingImport and rolls it back. Make sure there is a next one.
+            logger.LogWarning(exception, "Recording the end of import {TaskId} of image {ImageId} failed", import.TaskId, Id);
+            if (_running == running)
+            {
+                _running = null;
+                running.Cancel.Dispose();
+                DelayDeactivation(TimeSpan.Zero);
+                DeactivateOnIdle();
+            }
+        }
+    }
+
+    /// <summary>Moves the bytes into <see cref="PendingImport.DataKey"/>; on failure nothing is left there.</summary>
+    private async Task<UploadedData> TransferAsync(PendingImport import, CancellationToken cancellation)
+    {
+        try
+        {
+            if (import.Method == ImportMethods.GlanceDirect)
+            {
+                var source = import.SourceKey ?? throw new InvalidOperationException("No staged data to import.");
+                var staged = import.Staged ?? throw new InvalidOperationException("No measurements of the staged data.");
+                await dataStore.CopyAsync(source, import.DataKey, cancellation);
+                await dataStore.DeleteAsync(source, CancellationToken.None);
+                // Size and hashes were measured when the data was staged.
+                return staged;
+            }
+            return await DownloadAsync(import, cancellation);
+        }
+        catch
+        {
+            await dataStore.DeleteAsync(import.DataKey, CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task<UploadedData> DownloadAsync(PendingImport import, CancellationToken cancellation)
+    {
+        var options = importOptions.Value;
+        var http = httpClients.CreateClient(WebDownloadFilter.HttpClientName);
+        http.Timeout = options.WebDownloadTimeout;
+        var current = webDownloadFilter.Check(import.Uri) ?? throw new ImportFailedException($"URI does not pass filtering: {import.Uri}");
+        for (var hop = 0; ; hop++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, current);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellation);
+            var status = (int)response.StatusCode;
+            if (status is >= 300 and < 400 && response.Headers.Location is { } location)
+            {
+                if (hop >= MaxRedirects)
+                {
+                    throw new ImportFailedException($"Too many redirects fetching {import.Uri}.");
+                }
+                var next = location.IsAbsoluteUri ? location : new Uri(current, location);
+                current = webDownloadFilter.Check(next.AbsoluteUri)
+                    ?? throw new ImportFailedException($"URI does not pass filtering: {next.AbsoluteUri}");
+                continue;
+            }
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new ImportFailedException($"HTTP Error {status}: {response.ReasonPhrase}");
+            }
+            var expected = response.Content.Headers.ContentLength;
+            if (expected > import.MaxBytes)
+            {
+                throw GlanceException.TooLarge($"Image exceeds the storage limit of {import.MaxBytes} bytes.");
+            }
+            await using var body = await response.Content.ReadAsStreamAsync(cancellation);
+            using var measuring = new MeasuringStream(body, import.MaxBytes, options.WebDownloadTimeout);
+            await dataStore.WriteAsync(import.DataKey, measuring, cancellation);
+            var data = measuring.Result();
+            if (expected is { } length && length != data.Size)
+            {
+                throw new ImportFailedException(
+                    $"Task {import.TaskId} failed because downloaded data size {data.Size} is different from expected {length}");
+            }
+            return data;
+        }
+    }
+
+    private static string Describe(Exception exception) => exception switch
+    {
+        ImportFailedException or GlanceException or TimeoutException => exception.Message,
+        FileNotFoundException => "The staged data could not be found.",
+        HttpRequestException http => $"Error fetching the image data: {http.Message}",
+        TaskCanceledException => "Timed out waiting for the server to answer.",
+        _ => string.Create(CultureInfo.InvariantCulture, $"Error: {exception.GetType().Name}: {exception.Message}"),
+    };
+
+    /// <summary>A failure with a message fit for the task.</summary>
+    private sealed class ImportFailedException(string message) : Exception(message);
+}

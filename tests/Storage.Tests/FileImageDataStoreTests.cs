@@ -1,0 +1,34 @@
+using Glance.Grains.Storage;
+
+namespace Glance.Storage.Tests;
+
+/// <summary>The store contract on the filesystem store, in a throw-away directory.</summary>
+public sealed class FileImageDataStoreTests : ImageDataStoreContract, IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("glance-images-").FullName;
+    private readonly FileImageDataStore _store;
+
+    public FileImageDataStoreTests() => _store = new FileImageDataStore(_directory);
+
+    protected override IImageDataStore Store => _store;
+
+    protected override Task<IReadOnlyList<string>> ListAsync(string prefix) =>
+        Task.FromResult<IReadOnlyList<string>>(
+            Directory.EnumerateFiles(_directory, prefix + "*").Select(Path.GetFileName).OfType<string>().ToList());
+
+    [Fact]
+    public void Opening_the_store_removes_partial_files_a_crash_left()
+    {
+        var partial = Path.Combine(_directory, $"{NewKey()}.{Guid.NewGuid():N}.partial");
+        var complete = Path.Combine(_directory, NewKey());
+        File.WriteAllBytes(partial, [1, 2, 3]);
+        File.WriteAllBytes(complete, [4]);
+
+        _ = new FileImageDataStore(_directory);
+
+        Assert.False(File.Exists(partial));
+        Assert.True(File.Exists(complete));
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}
