@@ -127,7 +127,7 @@ public sealed partial class ImageGrain
         draft.Properties[FailedImportProperty] = "";
         var direct = body.Method == ImportMethods.GlanceDirect;
         draft.Import = new PendingImport(taskId, body.Method, $"{Id:N}-{taskId:N}", direct ? draft.StagedKey : null,
-            direct ? new UploadedData(draft.Size ?? 0, draft.StagedChecksum ?? "", draft.StagedHashValue ?? "") : null,
+            direct ? new UploadedData(draft.Size ?? 0, draft.StagedChecksum ?? draft.Checksum ?? "", draft.StagedHashValue ?? draft.OsHashValue ?? "") : null,
             body.Uri, maxBytes, now);
         draft.UpdatedAt = now;
         await SaveAsync(draft, image.Owner);
