@@ -15,6 +15,7 @@ public static class GlanceApiExtensions
     public static IHostApplicationBuilder AddGlanceApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<IdentityOptions>().BindConfiguration(IdentityOptions.Section);
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         // Metadata bodies are small; image data (a later endpoint) sets its own limit.
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.AddServerHeader = false);
         return builder;

@@ -6,10 +6,10 @@ namespace Glance.Api.ImageData;
 /// <summary>
 /// Reads an upload body once and, on the way through, counts it, enforces the byte limit
 /// (stopping as soon as it is exceeded) and computes md5 (Glance's <c>checksum</c>) and
-/// sha512 (<c>os_hash_value</c>). The hashes run on two other threads, one block behind the
-/// reader: while block k is hashed (md5 and sha512 in parallel), block k+1 is read from the
-/// network and block k written to the store, so an upload is bound by the slower hash, not
-/// by the sum of everything on one core.
+/// sha512 (<c>os_hash_value</c>). The hashes run on two other threads, behind the reader:
+/// while block k is hashed (md5 and sha512 in parallel), the reader may fill up to
+/// <see cref="Ring"/> - 1 more blocks from the network and the store write them, so an upload
+/// is bound by the slower hash, not by the sum of everything on one core.
 /// </summary>
 public sealed class HashingReadStream(Stream source, long maxBytes) : Stream
 {
@@ -17,8 +17,11 @@ public sealed class HashingReadStream(Stream source, long maxBytes) : Stream
 
     private readonly IncrementalHash _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
     private readonly IncrementalHash _sha512 = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
-    // Two pooled blocks: one being filled, one being hashed.
-    private readonly byte[][] _blocks = [ArrayPool<byte>.Shared.Rent(BlockSize), ArrayPool<byte>.Shared.Rent(BlockSize)];
+    private const int Ring = 4;
+
+    // Pooled blocks, reused in turn once their hash is done.
+    private readonly byte[][] _blocks = [.. Enumerable.Range(0, Ring).Select(_ => ArrayPool<byte>.Shared.Rent(BlockSize))];
+    private readonly Task[] _hashed = [.. Enumerable.Repeat(Task.CompletedTask, Ring)];
     private int _next;
     private Task _hashing = Task.CompletedTask;
     private long _total;
@@ -36,12 +39,59 @@ public sealed class HashingReadStream(Stream source, long maxBytes) : Stream
             Convert.ToHexStringLower(_sha512.GetHashAndReset()));
     }
 
+    /// <summary>
+    /// The store's copy loop, done here without the extra copy into the caller's buffer: each
+    /// block is hashed and written straight from the ring, the write of block k overlapping the
+    /// reading of block k+1.
+    /// </summary>
+    public override async Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)
+    {
+        var writing = Task.CompletedTask;
+        var written = new Task[Ring];
+        Array.Fill(written, Task.CompletedTask);
+        try
+        {
+            while (true)
+            {
+                await written[_next]; // the block's last contents reached the destination
+                var block = await FillAsync(BlockSize, cancellationToken);
+                if (block.IsEmpty)
+                {
+                    break;
+                }
+                writing = written[(_next + Ring - 1) % Ring] = WriteAfterAsync(writing, destination, block, cancellationToken);
+            }
+            await writing;
+        }
+        catch
+        {
+            // No write may still be reading a block once the blocks go back to the pool.
+            await Task.WhenAll(written).ContinueWith(_ => { }, TaskScheduler.Default);
+            throw;
+        }
+    }
+
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var block = await FillAsync(Math.Min(buffer.Length, BlockSize), cancellationToken);
+        block.CopyTo(buffer);
+        return block.Length;
+    }
+
+    private static async Task WriteAfterAsync(Task previous, Stream destination, ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
+    {
+        await previous;
+        await destination.WriteAsync(block, cancellationToken);
+    }
+
+    /// <summary>Reads the next block (up to <paramref name="size"/> bytes) into the ring and starts hashing it.</summary>
+    private async ValueTask<ReadOnlyMemory<byte>> FillAsync(int size, CancellationToken cancellationToken)
     {
         // Fill a whole block before hashing: Kestrel hands out small pieces, and hashing
         // on other threads pays off per block, not per piece.
+        await _hashed[_next]; // this block's previous contents are hashed: it may be reused
         var block = _blocks[_next];
-        var target = block.AsMemory(0, Math.Min(buffer.Length, BlockSize));
+        var target = block.AsMemory(0, size);
         var filled = 0;
         while (filled < target.Length)
         {
@@ -56,23 +106,24 @@ public sealed class HashingReadStream(Stream source, long maxBytes) : Stream
                 throw GlanceException.TooLarge($"Image exceeds the storage limit of {maxBytes} bytes.");
             }
         }
-        // The previous block must be hashed before this one (order matters) and before its
-        // buffer is filled again (two reads from now).
-        await _hashing;
+        var data = target[..filled];
         if (filled > 0)
         {
-            var data = target[..filled];
-            data.CopyTo(buffer);
-            _hashing = HashAsync(data);
+            _hashing = _hashed[_next] = HashAfterAsync(_hashing, data);
             _total += filled;
-            _next ^= 1;
+            _next = (_next + 1) % Ring;
         }
-        return filled;
+        return data;
     }
 
-    private Task HashAsync(ReadOnlyMemory<byte> block) => Task.WhenAll(
-        Task.Run(() => _md5.AppendData(block.Span)),
-        Task.Run(() => _sha512.AppendData(block.Span)));
+    // Blocks are hashed in order: each waits for the one before it.
+    private async Task HashAfterAsync(Task previous, ReadOnlyMemory<byte> block)
+    {
+        await previous;
+        await Task.WhenAll(
+            Task.Run(() => _md5.AppendData(block.Span)),
+            Task.Run(() => _sha512.AppendData(block.Span)));
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -97,8 +148,10 @@ public sealed class HashingReadStream(Stream source, long maxBytes) : Stream
             // A failed upload may leave a block being hashed: let it finish before freeing the hashes.
             _hashing.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
             _md5.Dispose();
-            ArrayPool<byte>.Shared.Return(_blocks[0]);
-            ArrayPool<byte>.Shared.Return(_blocks[1]);
+            foreach (var block in _blocks)
+            {
+                ArrayPool<byte>.Shared.Return(block);
+            }
             _sha512.Dispose();
         }
         base.Dispose(disposing);
