@@ -19,8 +19,9 @@ public sealed class HashingReadStream(Stream source, long maxBytes) : Stream
     private readonly IncrementalHash _sha512 = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
     private const int Ring = 4;
 
-    // Pooled blocks, reused in turn once their hash is done.
-    private readonly byte[][] _blocks = [.. Enumerable.Range(0, Ring).Select(_ => ArrayPool<byte>.Shared.Rent(BlockSize))];
+    // Pooled blocks, rented when first needed (a small image needs one or two) and reused
+    // in turn once their hash is done.
+    private readonly byte[]?[] _blocks = new byte[Ring][];
     private readonly Task[] _hashed = [.. Enumerable.Repeat(Task.CompletedTask, Ring)];
     private int _next;
     private Task _hashing = Task.CompletedTask;
@@ -90,7 +91,7 @@ public sealed class HashingReadStream(Stream source, long maxBytes) : Stream
         // Fill a whole block before hashing: Kestrel hands out small pieces, and hashing
         // on other threads pays off per block, not per piece.
         await _hashed[_next]; // this block's previous contents are hashed: it may be reused
-        var block = _blocks[_next];
+        var block = _blocks[_next] ??= ArrayPool<byte>.Shared.Rent(BlockSize);
         var target = block.AsMemory(0, size);
         var filled = 0;
         while (filled < target.Length)
@@ -148,7 +149,7 @@ public sealed class HashingReadStream(Stream source, long maxBytes) : Stream
             // A failed upload may leave a block being hashed: let it finish before freeing the hashes.
             _hashing.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
             _md5.Dispose();
-            foreach (var block in _blocks)
+            foreach (var block in _blocks.OfType<byte[]>())
             {
                 ArrayPool<byte>.Shared.Return(block);
             }
