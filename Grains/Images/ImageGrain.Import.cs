@@ -389,9 +389,9 @@ public sealed partial class ImageGrain
                 throw GlanceException.TooLarge($"Image exceeds the storage limit of {import.MaxBytes} bytes.");
             }
             await using var body = await response.Content.ReadAsStreamAsync(cancellation);
-            using var measuring = new MeasuringStream(body, import.MaxBytes, options.WebDownloadTimeout);
+            using var measuring = new HashingReadStream(body, import.MaxBytes, options.WebDownloadTimeout);
             await dataStore.WriteAsync(import.DataKey, measuring, cancellation);
-            var data = measuring.Result();
+            var data = await measuring.ResultAsync();
             if (expected is { } length && length != data.Size)
             {
                 throw new ImportFailedException(

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 
-namespace Glance.Api.ImageData;
+namespace Glance.Grains.Storage;
 
 /// <summary>
 /// Reads an upload body once and, on the way through, counts it, enforces the byte limit
@@ -9,9 +9,11 @@ namespace Glance.Api.ImageData;
 /// sha512 (<c>os_hash_value</c>). The hashes run on two other threads, behind the reader:
 /// while block k is hashed (md5 and sha512 in parallel), the reader may fill up to
 /// <see cref="Ring"/> - 1 more blocks from the network and the store write them, so an upload
-/// is bound by the slower hash, not by the sum of everything on one core.
+/// is bound by the slower hash, not by the sum of everything on one core. Used for every
+/// byte that enters the service: uploads, staging (the Api) and web-download imports (the
+/// image grain, which also gives up when the source stalls for <paramref name="idleTimeout"/>).
 /// </summary>
-public sealed class HashingReadStream(Stream source, long maxBytes) : Stream
+public sealed class HashingReadStream(Stream source, long maxBytes, TimeSpan? idleTimeout = null) : Stream
 {
     private const int BlockSize = 1 << 20;
 
@@ -29,6 +31,9 @@ public sealed class HashingReadStream(Stream source, long maxBytes) : Stream
 
     /// <summary>Bytes read so far.</summary>
     public long BytesRead => _total;
+
+    /// <summary>True when a read gave up because the source sent nothing for the idle timeout.</summary>
+    public bool TimedOut { get; private set; }
 
     /// <summary>The measurements; call once the stream has been read to its end.</summary>
     public async Task<UploadedData> ResultAsync()
@@ -96,7 +101,7 @@ public sealed class HashingReadStream(Stream source, long maxBytes) : Stream
         var filled = 0;
         while (filled < target.Length)
         {
-            var read = await source.ReadAsync(target[filled..], cancellationToken);
+            var read = await ReadSourceAsync(target[filled..], cancellationToken);
             if (read == 0)
             {
                 break;
@@ -115,6 +120,25 @@ public sealed class HashingReadStream(Stream source, long maxBytes) : Stream
             _next = (_next + 1) % Ring;
         }
         return data;
+    }
+
+    private async ValueTask<int> ReadSourceAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (idleTimeout is not { } idle)
+        {
+            return await source.ReadAsync(buffer, cancellationToken);
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(idle);
+        try
+        {
+            return await source.ReadAsync(buffer, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            TimedOut = true;
+            throw new TimeoutException($"No data received for {idle.TotalSeconds:0} seconds.");
+        }
     }
 
     // Blocks are hashed in order: each waits for the one before it.
