@@ -200,6 +200,22 @@ check "image-show no longer shows k" all succeeded 'lacks "| k "'
 glance_run image-list --property-filter k=v
 check "image-list --property-filter k=v leaves it out after removal" all succeeded 'lacks "$ID"'
 
+# Typed property definitions (issue 4): /v2/schemas/image advertises the seeded ones as string
+# properties (enum, pattern), so the client accepts hw_cpu_cores=4 and refuses "many" or an unknown
+# disk bus itself; a value that fits the pattern but not the range is refused by the service (400).
+glance_run image-update "$ID" --property hw_cpu_cores=4
+check "image-update --property hw_cpu_cores=4 (a defined integer)" all succeeded 'field_is hw_cpu_cores 4'
+glance_run image-update "$ID" --property hw_cpu_cores=many
+check "image-update --property hw_cpu_cores=many fails" all '[[ $RC -ne 0 ]]' 'has hw_cpu_cores'
+glance_run image-update "$ID" --property hw_cpu_cores=0
+check "image-update --property hw_cpu_cores=0 fails (400 from the service)" failed_with 400
+glance_run image-update "$ID" --property hw_disk_bus=floppy
+check "image-update --property hw_disk_bus=floppy fails" all '[[ $RC -ne 0 ]]' 'has floppy'
+glance_run image-show "$ID"
+check "image-show: hw_cpu_cores still 4, no hw_disk_bus" all succeeded 'field_is hw_cpu_cores 4' 'lacks "| hw_disk_bus "'
+glance_run image-update "$ID" --remove-property hw_cpu_cores
+check "image-update --remove-property hw_cpu_cores" all succeeded 'lacks "| hw_cpu_cores "'
+
 glance_run image-tag-update "$ID" t1
 check "image-tag-update t1" all succeeded
 glance_run image-show "$ID"

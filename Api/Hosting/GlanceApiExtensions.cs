@@ -3,6 +3,7 @@ using Glance.Api.Identity;
 using Glance.Api.ImageData;
 using Glance.Api.Images;
 using Glance.Api.Members;
+using Glance.Api.Properties;
 using Glance.Api.Schemas;
 using Glance.Api.Versions;
 
@@ -47,6 +48,7 @@ public static class GlanceApiExtensions
         app.MapImageDataApi();
         app.MapImportApi();
         app.MapSchemasApi();
+        app.MapPropertyDefinitionsApi();
         // Per-project usage needs unified limits; like a Glance without them, report none.
         app.MapGet("/v2/info/usage", () => TypedResults.Json(new { usage = new { } }))
             .RejectsBody().WithTags("Info").WithName("ShowUsage").WithSummary("Quota usage (empty: no unified limits)");

@@ -1,9 +1,12 @@
+using Glance.Grains.Properties;
+
 namespace Glance.Api.Schemas;
 
 /// <summary>
 /// <c>/v2/schemas/*</c>: the JSON Schemas python-glanceclient downloads and validates its
 /// input against. They are Glance Zed's own documents (embedded resources), less the
-/// multi-store <c>stores</c> attribute this service does not have.
+/// multi-store <c>stores</c> attribute this service does not have. The image schema also
+/// advertises the operator's typed property definitions (<see cref="ImageSchemaDocument"/>).
 /// </summary>
 public static class SchemasApi
 {
@@ -16,8 +19,12 @@ public static class SchemasApi
         foreach (var name in Names)
         {
             var body = Load(name);
-            schemas.MapGet(name, () => TypedResults.Bytes(body, "application/json"))
-                .RejectsBodyHere().WithName($"Schema_{name}").WithSummary($"JSON Schema of {name}");
+            var route = name == "image"
+                // The image schema carries the operator's property definitions (ImageSchemaDocument).
+                ? schemas.MapGet(name, async (IGrainFactory grains) =>
+                    TypedResults.Bytes(ImageSchemaDocument.Build(body, await grains.PropertyDefinitions().ListAsync()), "application/json"))
+                : schemas.MapGet(name, () => TypedResults.Bytes(body, "application/json"));
+            route.RejectsBodyHere().WithName($"Schema_{name}").WithSummary($"JSON Schema of {name}");
         }
         return app;
     }

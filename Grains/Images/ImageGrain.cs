@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Glance.Grains.Catalog;
+using Glance.Grains.Properties;
 using Glance.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -47,6 +48,7 @@ public sealed partial class ImageGrain(
         {
             ImageSchema.EnsureWritable(attribute);
         }
+        var definitions = await DefinitionsAsync(draft.Attributes.Keys.Any(a => a != "id" && !ImageAttributes.IsBase(a)));
         foreach (var (attribute, valueJson) in draft.Attributes)
         {
             if (attribute == "id")
@@ -54,7 +56,7 @@ public sealed partial class ImageGrain(
                 EnsureSameId(valueJson);
                 continue;
             }
-            ImageSchema.Apply(created, attribute, valueJson, caller);
+            ImageSchema.Apply(created, attribute, valueJson, caller, definitions);
         }
         EnsureQuotas(created);
         // previousOwner = the owner: a new image is in no shard, so there is no former shard to clear.
@@ -67,10 +69,11 @@ public sealed partial class ImageGrain(
     async Task<ImageRecord> IImageGrain.UpdateAsync(Caller caller, ImmutableArray<PatchOperation> operations)
     {
         var image = Modifiable(caller);
+        var definitions = await DefinitionsAsync(operations.Any(o => o.Op != PatchOp.Remove && !ImageAttributes.IsBase(o.Attribute)));
         var draft = state.State.Clone();
         foreach (var operation in operations)
         {
-            ApplyPatch(draft, operation, caller);
+            ApplyPatch(draft, operation, caller, definitions);
         }
         EnsureQuotas(draft);
         draft.UpdatedAt = Now();
@@ -426,7 +429,7 @@ public sealed partial class ImageGrain(
         await SaveAsync(draft, image.Owner);
     }
 
-    private void ApplyPatch(ImageState draft, PatchOperation operation, Caller caller)
+    private void ApplyPatch(ImageState draft, PatchOperation operation, Caller caller, PropertyDefinitionSet definitions)
     {
         var attribute = operation.Attribute;
         ImageSchema.EnsureWritable(attribute);
@@ -460,8 +463,15 @@ public sealed partial class ImageGrain(
                 throw GlanceException.Forbidden($"Attribute {attribute} can be only replaced for a queued image.");
             }
         }
-        ImageSchema.Apply(draft, attribute, operation.ValueJson, caller);
+        ImageSchema.Apply(draft, attribute, operation.ValueJson, caller, definitions);
     }
+
+    /// <summary>
+    /// The operator's property definitions, asked for once per write and only when the write sets
+    /// additional properties (nothing is cached: a changed definition governs the very next write).
+    /// </summary>
+    private async Task<PropertyDefinitionSet> DefinitionsAsync(bool setsProperties) =>
+        setsProperties ? await GrainFactory.PropertyDefinitions().ValidatorAsync() : PropertyDefinitionSet.Empty;
 
     private void EnsureQuotas(ImageState draft)
     {

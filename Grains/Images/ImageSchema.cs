@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Glance.Grains.Properties;
 
 namespace Glance.Grains.Images;
 
@@ -22,8 +23,11 @@ internal static class ImageSchema
         }
     }
 
-    /// <summary>Sets <paramref name="attribute"/> to the JSON value on <paramref name="state"/>.</summary>
-    public static void Apply(ImageState state, string attribute, string valueJson, Caller caller)
+    /// <summary>
+    /// Sets <paramref name="attribute"/> to the JSON value on <paramref name="state"/>; an additional
+    /// property is also checked against <paramref name="definitions"/> (the operator's typed definitions).
+    /// </summary>
+    public static void Apply(ImageState state, string attribute, string valueJson, Caller caller, PropertyDefinitionSet definitions)
     {
         EnsureWritable(attribute);
         using var document = Parse(valueJson);
@@ -75,13 +79,17 @@ internal static class ImageSchema
                 state.Tags = Tags(value);
                 break;
             default:
-                SetProperty(state, attribute, value);
+                SetProperty(state, attribute, value, definitions);
                 break;
         }
     }
 
-    /// <summary>Validates and stores an additional (string) property.</summary>
-    public static void SetProperty(ImageState state, string name, JsonElement value)
+    /// <summary>
+    /// Validates and stores an additional (string) property: the built-in rules of
+    /// <see cref="PropertySchema"/> first, then the definition governing the name (exact name
+    /// before the longest prefix), which parses the string as its declared type.
+    /// </summary>
+    public static void SetProperty(ImageState state, string name, JsonElement value, PropertyDefinitionSet definitions)
     {
         if (name.Length > ImageAttributes.MaxStringLength || name.Length == 0)
         {
@@ -96,6 +104,10 @@ internal static class ImageSchema
         if (PropertySchema.Violation(name, text) is { } violation)
         {
             throw Mismatch(violation);
+        }
+        if (text is not null && definitions.Violation(name, text) is { } mismatch)
+        {
+            throw GlanceException.BadRequest(mismatch);
         }
         // Glance renders a stored null as "", a leftover from v1.
         state.Properties[name] = text ?? "";

@@ -45,7 +45,7 @@ foreach (var target in checkpoints)
         var owner = i % 2 == 0 ? owners[0] : owners[i % owners.Length];
         var draft = ImageDraft.Empty.With("name", $"image-{i}").With("disk_format", "raw")
             .With("container_format", "bare").With("visibility", i % 5 == 0 ? "community" : "shared")
-            .With("os_distro", i % 100 == 0 ? "rare" : "common");
+            .With("rarity", i % 100 == 0 ? "rare" : "common");
         await grains.GetGrain<IImageGrain>(Guid.NewGuid()).CreateAsync(owner, draft);
     });
     var createRate = toCreate / clock.Elapsed.TotalSeconds;
@@ -62,7 +62,7 @@ foreach (var target in checkpoints)
     var deepPage = await Time(() => catalog.ListAsync(reader, query with { Marker = page.Last }));
     var filtered = await Time(() => catalog.ListAsync(reader, new ImageQuery
     {
-        Limit = 20, Visibility = VisibilityScope.All, Filters = [new AttributeFilter("os_distro", FilterOp.Eq, ["rare"])],
+        Limit = 20, Visibility = VisibilityScope.All, Filters = [new AttributeFilter("rarity", FilterOp.Eq, ["rare"])],
     }));
     var byName = await Time(() => catalog.ListAsync(reader, new ImageQuery
     {

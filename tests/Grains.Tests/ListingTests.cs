@@ -231,14 +231,14 @@ public sealed class ListingTests(ClusterFixture fixture)
     public async Task Unknown_filter_names_match_custom_properties_exactly()
     {
         var (owner, suite, images) = await CreateSuiteAsync(
-            ImageDraft.Empty.With("os_distro", "ubuntu").With("hw_disk_bus", "scsi"),
-            ImageDraft.Empty.With("os_distro", "ubuntu"),
-            ImageDraft.Empty.With("os_distro", "Ubuntu"),
+            ImageDraft.Empty.With("distro_name", "ubuntu").With("hw_disk_bus", "scsi"),
+            ImageDraft.Empty.With("distro_name", "ubuntu"),
+            ImageDraft.Empty.With("distro_name", "Ubuntu"),
             ImageDraft.Empty);
         var query = new ImageQuery().WithProperty("suite", suite);
 
-        var ubuntu = await _cluster.Catalog.ListAsync(owner, query.WithProperty("os_distro", "ubuntu"));
-        var both = await _cluster.Catalog.ListAsync(owner, query.WithProperty("os_distro", "ubuntu").WithProperty("hw_disk_bus", "scsi"));
+        var ubuntu = await _cluster.Catalog.ListAsync(owner, query.WithProperty("distro_name", "ubuntu"));
+        var both = await _cluster.Catalog.ListAsync(owner, query.WithProperty("distro_name", "ubuntu").WithProperty("hw_disk_bus", "scsi"));
 
         Assert.Equal(new[] { images[0].Id, images[1].Id }.Order(), Ids(ubuntu).Order());
         Assert.Equal([images[0].Id], Ids(both));
