@@ -49,6 +49,7 @@ public static class GlanceApiExtensions
         app.MapImportApi();
         app.MapSchemasApi();
         app.MapPropertyDefinitionsApi();
+        app.MapImagePropertiesApi();
         // Per-project usage needs unified limits; like a Glance without them, report none.
         app.MapGet("/v2/info/usage", () => TypedResults.Json(new { usage = new { } }))
             .RejectsBody().WithTags("Info").WithName("ShowUsage").WithSummary("Quota usage (empty: no unified limits)");

@@ -17,6 +17,8 @@ public enum ErrorKind
     Gone = 410,
     /// <summary>A quota or size limit would be exceeded (413).</summary>
     TooLarge = 413,
+    /// <summary>An <c>If-Match</c> precondition does not hold: the resource changed (412).</summary>
+    PreconditionFailed = 412,
     /// <summary>The request body has the wrong media type (415).</summary>
     UnsupportedMediaType = 415,
     /// <summary>A byte range outside the image's data (416).</summary>

@@ -117,6 +117,26 @@ public interface IImageGrain : IGrainWithGuidKey
     [Alias("recover-data")]
     Task RecoverDataAsync();
 
+    /// <summary>The image's typed properties the caller may see (not found when the image is invisible).</summary>
+    [ReadOnly, Alias("list-properties")]
+    Task<ImmutableArray<Glance.Grains.Properties.ImageProperty>> ListPropertiesAsync(Caller caller);
+
+    /// <summary>One property; not found when absent or invisible to the caller.</summary>
+    [ReadOnly, Alias("get-property")]
+    Task<Glance.Grains.Properties.ImageProperty> GetPropertyAsync(Caller caller, string name);
+
+    /// <summary>
+    /// Creates or replaces one property (image owner or admin). Bad request when the value does not
+    /// fit its type or definition; forbidden for a protected property of another project;
+    /// precondition failed when <paramref name="ifMatch"/> is not its current ETag. Created is true for a new property.
+    /// </summary>
+    [Alias("set-property")]
+    Task<(Glance.Grains.Properties.ImageProperty Property, bool Created)> SetPropertyAsync(Caller caller, string name, Glance.Grains.Properties.PropertyWrite write, string? ifMatch = null);
+
+    /// <summary>Deletes one property (same rules as <see cref="SetPropertyAsync"/>; not found when absent).</summary>
+    [Alias("remove-property")]
+    Task RemovePropertyAsync(Caller caller, string name, string? ifMatch);
+
     /// <summary>
     /// Re-sends this image's entry to its catalog shard. Used by recovery after a crash
     /// between the image write and the catalog update; idempotent.

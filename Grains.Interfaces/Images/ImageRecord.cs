@@ -48,6 +48,12 @@ public sealed record ImageRecord
     /// <summary>Additional properties; values are strings as in the v2 API.</summary>
     [Id(19)] public ImmutableSortedDictionary<string, string> Properties { get; init; } =
         ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
+    /// <summary>
+    /// Who may see each restricted additional property (the rule is in the grains' <c>ImageAccess.CanSeeProperty</c>);
+    /// a property not listed here is public. Empty for most images.
+    /// </summary>
+    [Id(20)] public ImmutableDictionary<string, Glance.Grains.Properties.PropertyAccess> PropertyAccess { get; init; } =
+        ImmutableDictionary<string, Glance.Grains.Properties.PropertyAccess>.Empty;
 }
 
 /// <summary>A project an image is shared with, and its answer.</summary>

@@ -7,7 +7,7 @@ namespace Glance.Grains.Catalog;
 /// </summary>
 [GrainType("glance.catalog-shard")]
 [Reentrant] // Queries run between writes; writes re-check versions after awaiting storage.
-public sealed class CatalogShardGrain(ICatalogStore store) : Grain, ICatalogShardGrain
+public sealed class CatalogShardGrain(ICatalogStore store, Properties.PropertyProtections protections) : Grain, ICatalogShardGrain
 {
     private readonly Dictionary<Guid, CatalogEntry> _entries = [];
     private readonly Dictionary<Guid, long> _removed = [];
@@ -56,7 +56,7 @@ public sealed class CatalogShardGrain(ICatalogStore store) : Grain, ICatalogShar
     Task<ImmutableArray<ImageRecord>> ICatalogShardGrain.QueryAsync(Caller caller, ImageQuery query, ImageRecord? after)
     {
         var ordering = new ImageOrdering(query.Sort);
-        var filter = new ImageFilter(caller, query);
+        var filter = new ImageFilter(caller, query, protections);
         var limit = Math.Clamp(query.Limit, 0, ImageQuery.MaxLimit);
         IEnumerable<ImageRecord> candidates;
         if (ordering.IsNewestFirst)
@@ -79,10 +79,23 @@ public sealed class CatalogShardGrain(ICatalogStore store) : Grain, ICatalogShar
             var matches = _entries.Values
                 .Where(e => (after is null || ordering.Compare(e.Image, after) > 0) && filter.Matches(e))
                 .Select(e => e.Image);
-            return Task.FromResult(Smallest(matches, ordering, limit));
+            return Task.FromResult(ForCaller(caller, Smallest(matches, ordering, limit), protections));
         }
         var page = candidates.Where(i => filter.Matches(_entries[i.Id])).Take(limit).ToImmutableArray();
-        return Task.FromResult(page);
+        return Task.FromResult(ForCaller(caller, page, protections));
+    }
+
+    /// <summary>The page as the caller may see it (properties it may not see left out).</summary>
+    private static ImmutableArray<ImageRecord> ForCaller(Caller caller, ImmutableArray<ImageRecord> page, Properties.PropertyProtections protections)
+    {
+        for (var i = 0; i < page.Length; i++)
+        {
+            if (!page[i].PropertyAccess.IsEmpty || (protections.Enabled && !page[i].Properties.IsEmpty))
+            {
+                return page.Select(image => ImageAccess.ForCaller(caller, image, protections)).ToImmutableArray();
+            }
+        }
+        return page;
     }
 
     /// <summary>The first <paramref name="count"/> items in <paramref name="ordering"/>, sorted.</summary>

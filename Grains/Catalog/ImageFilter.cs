@@ -1,4 +1,5 @@
 using System.Globalization;
+using Glance.Grains.Properties;
 
 namespace Glance.Grains.Catalog;
 
@@ -13,7 +14,7 @@ public sealed class ImageFilter
     private readonly ImmutableArray<Func<ImageRecord, bool>> _predicates;
 
     /// <summary>Compiles the query; a filter value of the wrong type is a bad request.</summary>
-    public ImageFilter(Caller caller, ImageQuery query)
+    public ImageFilter(Caller caller, ImageQuery query, PropertyProtections? protections = null)
     {
         _caller = caller;
         _query = query;
@@ -32,7 +33,7 @@ public sealed class ImageFilter
         }
         foreach (var filter in query.Filters.IsDefault ? [] : query.Filters)
         {
-            predicates.Add(Compile(filter));
+            predicates.Add(Compile(caller, filter, protections));
         }
         _predicates = predicates.ToImmutable();
     }
@@ -54,7 +55,7 @@ public sealed class ImageFilter
         return true;
     }
 
-    private static Func<ImageRecord, bool> Compile(AttributeFilter filter)
+    private static Func<ImageRecord, bool> Compile(Caller caller, AttributeFilter filter, PropertyProtections? protections)
     {
         switch (filter.Attribute)
         {
@@ -76,12 +77,12 @@ public sealed class ImageFilter
                 var flag = ParseBool(filter.Attribute, filter.Values.FirstOrDefault());
                 return filter.Attribute == "protected" ? image => image.Protected == flag : image => image.OsHidden == flag;
             default:
-                var text = TextOf(filter.Attribute);
+                var text = TextOf(caller, filter.Attribute, protections);
                 return image => text(image) is { } value && Test(filter.Op, value, filter.Values);
         }
     }
 
-    private static Func<ImageRecord, string?> TextOf(string attribute) => attribute switch
+    private static Func<ImageRecord, string?> TextOf(Caller caller, string attribute, PropertyProtections? protections) => attribute switch
     {
         "id" => i => i.Id.ToString(),
         "name" => i => i.Name,
@@ -93,7 +94,8 @@ public sealed class ImageFilter
         "checksum" => i => i.Checksum,
         "os_hash_algo" => i => i.OsHashAlgo,
         "os_hash_value" => i => i.OsHashValue,
-        _ => i => i.Properties.TryGetValue(attribute, out var value) ? value : null,
+        // A property the caller may not see is absent for it: a filter on it matches nothing.
+        _ => i => i.Properties.TryGetValue(attribute, out var value) && ImageAccess.CanSeeProperty(caller, i, attribute, protections) ? value : null,
     };
 
     private static bool Test<T>(FilterOp op, T value, ImmutableArray<T> operands) where T : IComparable<T>

@@ -64,6 +64,9 @@ public static class GlanceSiloBuilderExtensions
     {
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.AddOptions<ImageQuotaOptions>().Bind(configuration.GetSection(ImageQuotaOptions.Section));
+        // Read now, so a bad rules file stops start-up rather than the first property write.
+        var protections = configuration.GetSection(Properties.PropertyProtectionOptions.Section).Get<Properties.PropertyProtectionOptions>();
+        silo.Services.AddSingleton(Properties.PropertyProtections.Load(protections?.File));
         silo.AddGlanceImport(configuration);
         return silo;
     }

@@ -1,4 +1,5 @@
 using Glance.Grains.Catalog;
+using Glance.Grains.Properties;
 
 namespace Glance.Grains.Images;
 
@@ -23,6 +24,47 @@ public static class ImageAccess
     /// <summary>Is the caller's project the image's owner?</summary>
     public static bool IsOwner(Caller caller, ImageRecord image) =>
         caller.ProjectId is not null && string.Equals(image.Owner, caller.ProjectId, StringComparison.Ordinal);
+
+    /// <summary>
+    /// May the caller see an additional property of a visible image? public: anyone who sees the
+    /// image; private: the image owner, the property owner (and admins); admin: admins only.
+    /// </summary>
+    public static bool CanSeeProperty(Caller caller, string? imageOwner, string visibility, string? propertyOwner) => visibility switch
+    {
+        PropertyVisibility.Public => true,
+        PropertyVisibility.Private => caller.IsAdmin
+            || (caller.ProjectId is not null && (caller.ProjectId == imageOwner || caller.ProjectId == propertyOwner)),
+        PropertyVisibility.Admin => caller.IsAdmin,
+        _ => false,
+    };
+
+    /// <summary>May the caller see the additional property <paramref name="name"/> of <paramref name="image"/>?</summary>
+    public static bool CanSeeProperty(Caller caller, ImageRecord image, string name, PropertyProtections? protections = null) =>
+        (!image.PropertyAccess.TryGetValue(name, out var access) || CanSeeProperty(caller, image.Owner, access.Visibility, access.Owner))
+        && (protections is null || protections.Allows(caller, name, "read"));
+
+    /// <summary>
+    /// The image as <paramref name="caller"/> may see it: properties it may not see left out. The
+    /// record itself when no property is restricted (the common, allocation-free case).
+    /// </summary>
+    public static ImageRecord ForCaller(Caller caller, ImageRecord image, PropertyProtections? protections = null)
+    {
+        var guarded = protections is { Enabled: true };
+        if (image.PropertyAccess.IsEmpty && (!guarded || image.Properties.IsEmpty))
+        {
+            return image;
+        }
+        var hidden = guarded
+            ? image.Properties.Keys.Where(name => !CanSeeProperty(caller, image, name, protections)).ToList()
+            : image.PropertyAccess.Where(a => !CanSeeProperty(caller, image.Owner, a.Value.Visibility, a.Value.Owner)).Select(a => a.Key).ToList();
+        return hidden.Count == 0
+            ? image
+            : image with
+            {
+                Properties = image.Properties.RemoveRange(hidden),
+                PropertyAccess = image.PropertyAccess.RemoveRange(hidden),
+            };
+    }
 
     /// <summary>Does the image belong in the caller's list for this visibility scope?</summary>
     public static bool IsListed(Caller caller, ImageRecord image, IReadOnlyDictionary<string, MemberStatus> members, ImageQuery query)

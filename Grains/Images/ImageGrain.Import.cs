@@ -30,6 +30,14 @@ public sealed partial class ImageGrain
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            await ResyncPropertiesAsync();
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Re-reading the property set of image {ImageId} failed; the next property write repairs it", Id);
+        }
         // An import recorded in state but not running here was cut short (crash, or the previous
         // activation went away): undo it so the image does not stay importing forever.
         if (state.State.Import is not null && state.State.Status is not null)

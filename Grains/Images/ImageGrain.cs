@@ -22,7 +22,8 @@ public sealed partial class ImageGrain(
     ILogger<ImageGrain> logger,
     IOptions<ImportOptions> importOptions,
     IHttpClientFactory httpClients,
-    WebDownloadFilter webDownloadFilter) : Grain, IImageGrain, IImageImportGrain
+    WebDownloadFilter webDownloadFilter,
+    PropertyProtections protections) : Grain, IImageGrain, IImageImportGrain
 {
     private readonly ImageQuotaOptions _quotas = quotas.Value;
 
@@ -48,37 +49,102 @@ public sealed partial class ImageGrain(
         {
             ImageSchema.EnsureWritable(attribute);
         }
-        var definitions = await DefinitionsAsync(draft.Attributes.Keys.Any(a => a != "id" && !ImageAttributes.IsBase(a)));
+        var changes = ImmutableArray.CreateBuilder<PropertyChange>();
         foreach (var (attribute, valueJson) in draft.Attributes)
         {
             if (attribute == "id")
             {
                 EnsureSameId(valueJson);
-                continue;
             }
-            ImageSchema.Apply(created, attribute, valueJson, caller, definitions);
+            else if (ImageAttributes.IsBase(attribute))
+            {
+                ImageSchema.Apply(created, attribute, valueJson, caller);
+            }
+            else
+            {
+                changes.Add(PatchChange(new PatchOperation(PatchOp.Add, attribute, valueJson)));
+            }
         }
         EnsureQuotas(created);
+        if (changes.Count > 0)
+        {
+            // A new image's property set starts empty (reset), whatever an earlier failed create left.
+            Project(created, (await ApplyPropertiesAsync(caller, created, changes.ToImmutable(), reset: true)).Set);
+        }
         // previousOwner = the owner: a new image is in no shard, so there is no former shard to clear.
         await SaveAsync(created, previousOwner: created.Owner);
-        return View;
+        return ImageAccess.ForCaller(caller, View, protections);
     }
 
-    Task<ImageRecord> IImageGrain.GetAsync(Caller caller) => Task.FromResult(Visible(caller));
+    Task<ImageRecord> IImageGrain.GetAsync(Caller caller) => Task.FromResult(ImageAccess.ForCaller(caller, Visible(caller), protections));
 
     async Task<ImageRecord> IImageGrain.UpdateAsync(Caller caller, ImmutableArray<PatchOperation> operations)
     {
         var image = Modifiable(caller);
-        var definitions = await DefinitionsAsync(operations.Any(o => o.Op != PatchOp.Remove && !ImageAttributes.IsBase(o.Attribute)));
         var draft = state.State.Clone();
+        var changes = ImmutableArray.CreateBuilder<PropertyChange>();
+        // Everything is validated before anything is written: base attributes on the draft, property
+        // values here; the property set then applies all its changes or none, and the image is saved last.
         foreach (var operation in operations)
         {
-            ApplyPatch(draft, operation, caller, definitions);
+            ImageSchema.EnsureWritable(operation.Attribute);
+            if (ImageAttributes.IsBase(operation.Attribute))
+            {
+                ApplyPatch(draft, operation, caller);
+            }
+            else
+            {
+                changes.Add(PatchChange(operation));
+            }
         }
         EnsureQuotas(draft);
+        if (changes.Count > 0)
+        {
+            Project(draft, (await ApplyPropertiesAsync(caller, draft, changes.ToImmutable(), reset: false)).Set);
+        }
         draft.UpdatedAt = Now();
         await SaveAsync(draft, image.Owner);
-        return View;
+        return ImageAccess.ForCaller(caller, View, protections);
+    }
+
+    async Task<ImmutableArray<ImageProperty>> IImageGrain.ListPropertiesAsync(Caller caller)
+    {
+        var image = Visible(caller);
+        var set = await CurrentPropertiesAsync();
+        return [.. set.Properties.Values.Where(p => ImageAccess.CanSeeProperty(caller, image.Owner, p.Visibility, p.Owner) && protections.Allows(caller, p.Name, "read"))];
+    }
+
+    async Task<ImageProperty> IImageGrain.GetPropertyAsync(Caller caller, string name)
+    {
+        var image = Visible(caller);
+        var set = await CurrentPropertiesAsync();
+        return set.Properties.TryGetValue(name, out var property) && ImageAccess.CanSeeProperty(caller, image.Owner, property.Visibility, property.Owner)
+            && protections.Allows(caller, name, "read")
+            ? property
+            : throw GlanceException.NotFound($"Property {name} not found for image {Id}.");
+    }
+
+    async Task<(ImageProperty Property, bool Created)> IImageGrain.SetPropertyAsync(Caller caller, string name, PropertyWrite write, string? ifMatch)
+    {
+        var image = Modifiable(caller);
+        ImageSchema.EnsurePropertyName(name);
+        var draft = state.State.Clone();
+        var result = await ApplyPropertiesAsync(caller, draft, [new PropertyChange(PropertyChangeKind.Put, name, write, ifMatch)], reset: false);
+        Project(draft, result.Set);
+        draft.UpdatedAt = Now();
+        await SaveAsync(draft, image.Owner);
+        return (result.Set.Properties[name], result.Created);
+    }
+
+    async Task IImageGrain.RemovePropertyAsync(Caller caller, string name, string? ifMatch)
+    {
+        var image = Modifiable(caller);
+        ImageSchema.EnsurePropertyName(name);
+        var draft = state.State.Clone();
+        var result = await ApplyPropertiesAsync(caller, draft, [new PropertyChange(PropertyChangeKind.Remove, name, null, ifMatch)], reset: false);
+        Project(draft, result.Set);
+        draft.UpdatedAt = Now();
+        await SaveAsync(draft, image.Owner);
     }
 
     async Task IImageGrain.TagAsync(Caller caller, string tag)
@@ -429,25 +495,12 @@ public sealed partial class ImageGrain(
         await SaveAsync(draft, image.Owner);
     }
 
-    private void ApplyPatch(ImageState draft, PatchOperation operation, Caller caller, PropertyDefinitionSet definitions)
+    private void ApplyPatch(ImageState draft, PatchOperation operation, Caller caller)
     {
         var attribute = operation.Attribute;
-        ImageSchema.EnsureWritable(attribute);
-        var isBase = ImageAttributes.IsBase(attribute);
-        switch (operation.Op)
+        if (operation.Op == PatchOp.Remove)
         {
-            case PatchOp.Remove when isBase:
-                throw GlanceException.Forbidden($"Properties {attribute} may not be removed.");
-            case PatchOp.Remove:
-                if (!draft.Properties.Remove(attribute))
-                {
-                    throw GlanceException.Conflict($"Property {attribute} does not exist.");
-                }
-                return;
-            case PatchOp.Replace when !isBase && !draft.Properties.ContainsKey(attribute):
-                throw GlanceException.Conflict($"Property {attribute} does not exist.");
-            case PatchOp.AddNew when !isBase && draft.Properties.ContainsKey(attribute):
-                throw GlanceException.Conflict($"Property {attribute} already present.");
+            throw GlanceException.Forbidden($"Properties {attribute} may not be removed.");
         }
         if (operation.ValueJson is null)
         {
@@ -463,8 +516,116 @@ public sealed partial class ImageGrain(
                 throw GlanceException.Forbidden($"Attribute {attribute} can be only replaced for a queued image.");
             }
         }
-        ImageSchema.Apply(draft, attribute, operation.ValueJson, caller, definitions);
+        ImageSchema.Apply(draft, attribute, operation.ValueJson, caller);
     }
+
+    /// <summary>A PATCH operation on an additional property as a change of the property set (its string value checked here).</summary>
+    private static PropertyChange PatchChange(PatchOperation operation)
+    {
+        var kind = operation.Op switch
+        {
+            PatchOp.Remove => PropertyChangeKind.PatchRemove,
+            PatchOp.Replace => PropertyChangeKind.PatchReplace,
+            PatchOp.AddNew => PropertyChangeKind.PatchAddNew,
+            _ => PropertyChangeKind.PatchAdd,
+        };
+        if (kind == PropertyChangeKind.PatchRemove)
+        {
+            ImageSchema.EnsureWritable(operation.Attribute);
+            return new PropertyChange(kind, operation.Attribute, null, null);
+        }
+        if (operation.ValueJson is null)
+        {
+            throw GlanceException.BadRequest($"Operation objects must contain exactly one member named \"value\".");
+        }
+        var text = ImageSchema.PropertyText(operation.Attribute, operation.ValueJson);
+        return new PropertyChange(kind, operation.Attribute, new PropertyWrite(JsonSerializer.Serialize(text)), null);
+    }
+
+    private IImagePropertiesGrain PropertySetGrain => GrainFactory.GetGrain<IImagePropertiesGrain>(Id);
+
+    /// <summary>
+    /// Applies changes to the image's property set (which enforces the property rules and writes
+    /// first); the caller then projects the returned set onto its draft and saves the image.
+    /// </summary>
+    private async Task<PropertyApplyResult> ApplyPropertiesAsync(Caller caller, ImageState draft, ImmutableArray<PropertyChange> changes, bool reset)
+    {
+        var definitions = await DefinitionsAsync(changes.Any(c => c.Write is not null));
+        var batch = new PropertyBatch
+        {
+            Caller = caller,
+            ImageOwner = draft.Owner,
+            Changes = changes,
+            Definitions = definitions,
+            Quota = _quotas.ImagePropertyQuota,
+            Reserved = draft.Properties.Keys.Count(IsServiceProperty),
+            // An image written before property sets existed hands over its string properties once.
+            Seed = !reset && state.State.PropertiesVersion == 0
+                ? state.State.Properties.Where(p => !IsServiceProperty(p.Key)).ToImmutableDictionary(StringComparer.Ordinal)
+                : null,
+            Reset = reset,
+            Now = Now(),
+        };
+        return await PropertySetGrain.ApplyAsync(batch);
+    }
+
+    /// <summary>The property set as stored; for an image whose properties predate property sets, its string properties.</summary>
+    private async Task<PropertySet> CurrentPropertiesAsync()
+    {
+        if (state.State.PropertiesVersion != 0)
+        {
+            return await PropertySetGrain.GetAsync();
+        }
+        var properties = state.State.Properties.Where(p => !IsServiceProperty(p.Key)).ToImmutableSortedDictionary(
+            p => p.Key,
+            p => new ImageProperty
+            {
+                Name = p.Key, ValueJson = JsonSerializer.Serialize(p.Value), Owner = state.State.Owner,
+                CreatedAt = state.State.CreatedAt, UpdatedAt = state.State.UpdatedAt, ETag = $"v0-{state.State.Version}",
+            },
+            StringComparer.Ordinal);
+        return new PropertySet(0, properties);
+    }
+
+    /// <summary>Replaces the draft's projection of the property set (service properties stay) with <paramref name="set"/>.</summary>
+    private static void Project(ImageState draft, PropertySet set)
+    {
+        foreach (var key in draft.Properties.Keys.Where(k => !IsServiceProperty(k)).ToList())
+        {
+            draft.Properties.Remove(key);
+        }
+        draft.PropertyAccess.Clear();
+        foreach (var (name, property) in set.Properties)
+        {
+            draft.Properties[name] = property.FlatValue;
+            if (property.Visibility != PropertyVisibility.Public)
+            {
+                draft.PropertyAccess[name] = new PropertyAccess(property.Visibility, property.Owner);
+            }
+        }
+        draft.PropertiesVersion = set.Version;
+    }
+
+    /// <summary>
+    /// Activation: if a crash fell between a property-set write and the image write, the image's
+    /// projection is behind the set's version; bring it up to date.
+    /// </summary>
+    private async Task ResyncPropertiesAsync()
+    {
+        if (state.State.Status is null or ImageStatus.Deleted)
+        {
+            return;
+        }
+        var set = await PropertySetGrain.GetAsync();
+        if (set.Version != 0 && set.Version != state.State.PropertiesVersion)
+        {
+            var draft = state.State.Clone();
+            Project(draft, set);
+            await SaveAsync(draft, draft.Owner);
+        }
+    }
+
+    private static bool IsServiceProperty(string name) => name.StartsWith(ImageAttributes.ServicePrefix, StringComparison.Ordinal);
 
     /// <summary>
     /// The operator's property definitions, asked for once per write and only when the write sets
@@ -475,10 +636,6 @@ public sealed partial class ImageGrain(
 
     private void EnsureQuotas(ImageState draft)
     {
-        if (draft.Properties.Count > _quotas.ImagePropertyQuota)
-        {
-            throw GlanceException.TooLarge($"Maximum number of properties exceeded: attempted {draft.Properties.Count}, maximum {_quotas.ImagePropertyQuota}");
-        }
         if (draft.Tags.Count > _quotas.ImageTagQuota)
         {
             throw GlanceException.TooLarge($"Maximum number of tags exceeded: attempted {draft.Tags.Count}, maximum {_quotas.ImageTagQuota}");

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Glance.Grains.Properties;
 
 namespace Glance.Grains.Images;
 
@@ -24,10 +23,10 @@ internal static class ImageSchema
     }
 
     /// <summary>
-    /// Sets <paramref name="attribute"/> to the JSON value on <paramref name="state"/>; an additional
-    /// property is also checked against <paramref name="definitions"/> (the operator's typed definitions).
+    /// Sets the base attribute <paramref name="attribute"/> to the JSON value on <paramref name="state"/>
+    /// (additional properties go to the property set, see <see cref="PropertyText"/>).
     /// </summary>
-    public static void Apply(ImageState state, string attribute, string valueJson, Caller caller, PropertyDefinitionSet definitions)
+    public static void Apply(ImageState state, string attribute, string valueJson, Caller caller)
     {
         EnsureWritable(attribute);
         using var document = Parse(valueJson);
@@ -79,22 +78,24 @@ internal static class ImageSchema
                 state.Tags = Tags(value);
                 break;
             default:
-                SetProperty(state, attribute, value, definitions);
-                break;
+                throw new InvalidOperationException($"'{attribute}' is not a base attribute.");
         }
     }
 
     /// <summary>
-    /// Validates and stores an additional (string) property: the built-in rules of
-    /// <see cref="PropertySchema"/> first, then the definition governing the name (exact name
-    /// before the longest prefix), which parses the string as its declared type.
+    /// Validates an additional property written the v2 way (a JSON string, or null where the built-in
+    /// rules of <see cref="PropertySchema"/> allow it) and returns its text (null stored as "", as Glance
+    /// renders it). Types and the operator's definitions are checked by the property set.
     /// </summary>
-    public static void SetProperty(ImageState state, string name, JsonElement value, PropertyDefinitionSet definitions)
+    public static string PropertyText(string name, string valueJson)
     {
+        EnsureWritable(name);
         if (name.Length > ImageAttributes.MaxStringLength || name.Length == 0)
         {
             throw Mismatch($"Property name '{name}' must be 1 to {ImageAttributes.MaxStringLength} characters long");
         }
+        using var document = Parse(valueJson);
+        var value = document.RootElement;
         string? text = value.ValueKind switch
         {
             JsonValueKind.String => value.GetString(),
@@ -105,12 +106,21 @@ internal static class ImageSchema
         {
             throw Mismatch(violation);
         }
-        if (text is not null && definitions.Violation(name, text) is { } mismatch)
+        return text ?? "";
+    }
+
+    /// <summary>Checks a name used as an additional property through the property API (403 reserved, 400 base or bad length).</summary>
+    public static void EnsurePropertyName(string name)
+    {
+        EnsureWritable(name);
+        if (ImageAttributes.IsBase(name))
         {
-            throw GlanceException.BadRequest(mismatch);
+            throw GlanceException.BadRequest($"'{name}' is an image attribute, not an additional property.");
         }
-        // Glance renders a stored null as "", a leftover from v1.
-        state.Properties[name] = text ?? "";
+        if (name.Length > ImageAttributes.MaxStringLength || name.Length == 0)
+        {
+            throw Mismatch($"Property name '{name}' must be 1 to {ImageAttributes.MaxStringLength} characters long");
+        }
     }
 
     /// <summary>Checks a tag's length (Glance: 1..255 characters).</summary>

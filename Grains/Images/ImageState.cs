@@ -28,6 +28,12 @@ public sealed class ImageState
     public SortedDictionary<string, string> Properties { get; set; } = new(StringComparer.Ordinal);
     public SortedDictionary<string, MemberState> Members { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>Visibility and owner of the restricted (non-public) properties of the projection in <see cref="Properties"/>.</summary>
+    public SortedDictionary<string, Glance.Grains.Properties.PropertyAccess> PropertyAccess { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The version of the image's property set that <see cref="Properties"/> shows (0: none yet).</summary>
+    public long PropertiesVersion { get; set; }
+
     /// <summary>Key of the image's data in the data store, once uploaded.</summary>
     public string? DataKey { get; set; }
 
@@ -61,6 +67,7 @@ public sealed class ImageState
         var copy = (ImageState)MemberwiseClone();
         copy.Tags = new SortedSet<string>(Tags, StringComparer.Ordinal);
         copy.Properties = new SortedDictionary<string, string>(Properties, StringComparer.Ordinal);
+        copy.PropertyAccess = new SortedDictionary<string, Glance.Grains.Properties.PropertyAccess>(PropertyAccess, StringComparer.Ordinal);
         copy.Members = new SortedDictionary<string, MemberState>(
             Members.ToDictionary(m => m.Key, m => m.Value with { }), StringComparer.Ordinal);
         copy.Tasks = [.. Tasks];
@@ -90,6 +97,9 @@ public sealed class ImageState
         UpdatedAt = UpdatedAt,
         Tags = [.. Tags],
         Properties = Properties.ToImmutableSortedDictionary(StringComparer.Ordinal),
+        PropertyAccess = PropertyAccess.Count == 0
+            ? ImmutableDictionary<string, Glance.Grains.Properties.PropertyAccess>.Empty
+            : PropertyAccess.ToImmutableDictionary(StringComparer.Ordinal),
     };
 }
 

@@ -182,7 +182,8 @@ public sealed class PropertyDefinitionTests(ClusterFixture fixture)
             Assert.Equal($"Property '{names[type]}' must be {requirement}: '{value}'", error.Message);
         }
 
-        await Accepts(PropertyType.Boolean, "TRUE");
+        // Typed now (issue 4, item 1): a boolean is stored as JSON and shown as "true"/"false" in the image view.
+        Assert.Equal("true", (await _cluster.Image(image.Id).UpdateAsync(owner, [PatchOperation.Add(names[PropertyType.Boolean], "TRUE")])).Properties[names[PropertyType.Boolean]]);
         await Accepts(PropertyType.Boolean, "false");
         await Refuses(PropertyType.Boolean, "yes", "a boolean ('true' or 'false')");
         await Accepts(PropertyType.Number, "1.5");

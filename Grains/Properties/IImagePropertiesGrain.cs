@@ -1,0 +1,79 @@
+namespace Glance.Grains.Properties;
+
+/// <summary>
+/// One image's typed property set, keyed by the image id. Only the image grain calls it (it has
+/// checked the image's visibility and ownership first), so there is no call cycle; the image grain
+/// keeps a projection of the returned set for its view and the catalog. Not part of the public API.
+/// </summary>
+[Alias("glance.IImagePropertiesGrain")]
+public interface IImagePropertiesGrain : IGrainWithGuidKey
+{
+    /// <summary>The whole set and its version.</summary>
+    [ReadOnly, Alias("get")]
+    Task<PropertySet> GetAsync();
+
+    /// <summary>Applies every change of the batch or none; returns the new set (and whether the last change created a property).</summary>
+    [Alias("apply")]
+    Task<PropertyApplyResult> ApplyAsync(PropertyBatch batch);
+}
+
+/// <summary>What a change does.</summary>
+public enum PropertyChangeKind
+{
+    /// <summary>PUT: create or replace with typed JSON.</summary>
+    Put,
+    /// <summary>PATCH add (upsert) with a string value parsed per the property's type.</summary>
+    PatchAdd,
+    /// <summary>PATCH replace: the property must exist (409).</summary>
+    PatchReplace,
+    /// <summary>v2.0 PATCH add: the property must not exist (409).</summary>
+    PatchAddNew,
+    /// <summary>DELETE: 404 when absent.</summary>
+    Remove,
+    /// <summary>PATCH remove: 409 when absent.</summary>
+    PatchRemove,
+}
+
+/// <summary>One change of a batch.</summary>
+[GenerateSerializer, Immutable, Alias("glance.property-change")]
+public sealed record PropertyChange(
+    [property: Id(0)] PropertyChangeKind Kind,
+    [property: Id(1)] string Name,
+    [property: Id(2)] PropertyWrite? Write,
+    [property: Id(3)] string? IfMatch);
+
+/// <summary>Changes plus the context the rules need.</summary>
+[GenerateSerializer, Immutable, Alias("glance.property-batch")]
+public sealed record PropertyBatch
+{
+    /// <summary>Who writes (already allowed to change the image).</summary>
+    [Id(0)] public required Caller Caller { get; init; }
+    /// <summary>The image's owner (private properties are visible to it).</summary>
+    [Id(1)] public string? ImageOwner { get; init; }
+    /// <summary>The changes, applied in order.</summary>
+    [Id(2)] public ImmutableArray<PropertyChange> Changes { get; init; } = [];
+    /// <summary>The operator's definitions at the time of the write.</summary>
+    [Id(3)] public PropertyDefinitionSet Definitions { get; init; } = PropertyDefinitionSet.Empty;
+    /// <summary>Most properties an image may carry, and how many of them the service's own take.</summary>
+    [Id(4)] public int Quota { get; init; } = int.MaxValue;
+    /// <summary>How many service (<c>os_glance_*</c>) properties count against <see cref="Quota"/>.</summary>
+    [Id(5)] public int Reserved { get; init; }
+    /// <summary>Plain string properties of an image written before property sets existed; taken when the set is new.</summary>
+    [Id(6)] public ImmutableDictionary<string, string>? Seed { get; init; }
+    /// <summary>Start from an empty set (image create).</summary>
+    [Id(7)] public bool Reset { get; init; }
+    /// <summary>The time to stamp (whole seconds).</summary>
+    [Id(8)] public DateTimeOffset Now { get; init; }
+}
+
+/// <summary>A property set at a version.</summary>
+[GenerateSerializer, Immutable, Alias("glance.property-set")]
+public sealed record PropertySet(
+    [property: Id(0)] long Version,
+    [property: Id(1)] ImmutableSortedDictionary<string, ImageProperty> Properties);
+
+/// <summary>The result of a batch.</summary>
+[GenerateSerializer, Immutable, Alias("glance.property-apply-result")]
+public sealed record PropertyApplyResult(
+    [property: Id(0)] PropertySet Set,
+    [property: Id(1)] bool Created);

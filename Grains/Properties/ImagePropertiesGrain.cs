@@ -1,0 +1,265 @@
+using System.Globalization;
+using System.Text.Json;
+using Glance.Grains.Storage;
+
+namespace Glance.Grains.Properties;
+
+/// <summary>What an image's property set persists.</summary>
+public sealed class ImagePropertiesState
+{
+    /// <summary>Incremented on every write; the image grain's projection carries the version it shows.</summary>
+    public long Version { get; set; }
+
+    /// <summary>The properties by name.</summary>
+    public SortedDictionary<string, ImageProperty> Properties { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// One image's typed properties and the property-level rules: a value fits its type and the
+/// operator's definition, a protected property is changed only by its owner or an admin, an
+/// <c>If-Match</c> must name the current ETag, the owner is the project that created it.
+/// Image-level rules (who may see or change the image) are the image grain's, its only caller.
+/// </summary>
+[GrainType("glance.image-properties")]
+public sealed class ImagePropertiesGrain(
+    [PersistentState("image-properties", GlanceStorage.ProviderName)] IPersistentState<ImagePropertiesState> state,
+    PropertyProtections protections)
+    : Grain, IImagePropertiesGrain
+{
+    private static readonly string[] Types = ["string", "integer", "number", "boolean", "array", "object"];
+
+    Task<PropertySet> IImagePropertiesGrain.GetAsync() => Task.FromResult(Snapshot(state.State));
+
+    async Task<PropertyApplyResult> IImagePropertiesGrain.ApplyAsync(PropertyBatch batch)
+    {
+        var working = batch.Reset
+            ? new SortedDictionary<string, ImageProperty>(StringComparer.Ordinal)
+            : new SortedDictionary<string, ImageProperty>(state.State.Properties, StringComparer.Ordinal);
+        if (!batch.Reset && state.State.Version == 0 && batch.Seed is { } seed)
+        {
+            foreach (var (name, value) in seed)
+            {
+                working[name] = new ImageProperty
+                {
+                    Name = name, ValueJson = JsonSerializer.Serialize(value), Owner = batch.ImageOwner,
+                    CreatedAt = batch.Now, UpdatedAt = batch.Now, ETag = NewETag(),
+                };
+            }
+        }
+        var created = false;
+        foreach (var change in batch.Changes)
+        {
+            created = Apply(working, change, batch, protections);
+        }
+        if (working.Count + batch.Reserved > batch.Quota)
+        {
+            throw GlanceException.TooLarge($"Maximum number of properties exceeded: attempted {working.Count + batch.Reserved}, maximum {batch.Quota}");
+        }
+        var next = new ImagePropertiesState { Version = state.State.Version + 1, Properties = working };
+        var before = state.State;
+        state.State = next;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State = before;
+            throw;
+        }
+        return new PropertyApplyResult(Snapshot(next), created);
+    }
+
+    /// <summary>Applies one change to the working set; true when it created a property.</summary>
+    private static bool Apply(SortedDictionary<string, ImageProperty> working, PropertyChange change, PropertyBatch batch, PropertyProtections protections)
+    {
+        var caller = batch.Caller;
+        var name = change.Name;
+        working.TryGetValue(name, out var existing);
+        var visible = existing is not null && ImageAccess.CanSeeProperty(caller, batch.ImageOwner, existing.Visibility, existing.Owner)
+            && protections.Allows(caller, name, "read");
+        var isRemove = change.Kind is PropertyChangeKind.Remove or PropertyChangeKind.PatchRemove;
+        // An invisible property is absent for this caller as far as reading and deleting go.
+        if (existing is null || (!visible && isRemove))
+        {
+            switch (change.Kind)
+            {
+                case PropertyChangeKind.Remove:
+                    throw GlanceException.NotFound($"Property {name} not found.");
+                case PropertyChangeKind.PatchRemove or PropertyChangeKind.PatchReplace:
+                    throw GlanceException.Conflict($"Property {name} does not exist.");
+            }
+            if (change.IfMatch is not null)
+            {
+                throw new GlanceException(ErrorKind.PreconditionFailed, $"Property {name} does not exist: If-Match {change.IfMatch} does not hold.");
+            }
+        }
+        if (existing is not null)
+        {
+            if (!visible)
+            {
+                throw GlanceException.Forbidden($"Property {name} may not be changed by project {caller.ProjectId}.");
+            }
+            if (change.Kind == PropertyChangeKind.PatchAddNew)
+            {
+                throw GlanceException.Conflict($"Property {name} already present.");
+            }
+            if (change.IfMatch is { } ifMatch && ifMatch != "*" && ifMatch != existing.ETag)
+            {
+                throw new GlanceException(ErrorKind.PreconditionFailed,
+                    $"Property {name} has changed: If-Match {ifMatch} does not match its ETag {existing.ETag}.");
+            }
+            if (existing.Protected && !caller.IsAdmin && caller.ProjectId != existing.Owner)
+            {
+                throw GlanceException.Forbidden($"Property {name} is protected: only its owner (project {existing.Owner}) or an admin may change or delete it.");
+            }
+        }
+        // The operator's protection rules (when a rules file is configured).
+        protections.Ensure(caller, name, isRemove ? "delete" : existing is null ? "create" : "update");
+        if (isRemove)
+        {
+            working.Remove(name);
+            return false;
+        }
+        var write = change.Write ?? throw GlanceException.BadRequest($"Property {name}: a value is required.");
+        var definition = batch.Definitions.Find(name);
+        if (write.Type is not null && !Types.Contains(write.Type))
+        {
+            throw GlanceException.BadRequest($"Property '{name}': invalid type '{write.Type}', use one of {string.Join(", ", Types)}.");
+        }
+        using var document = ParseValue(name, write.ValueJson);
+        var value = document.RootElement;
+        var fromString = change.Kind != PropertyChangeKind.Put;
+        var type = write.Type
+            ?? existing?.Type
+            ?? (definition is not null ? PropertyDefinition.WireName(definition.Type) : null)
+            ?? (fromString ? "string" : Infer(name, value));
+        if (definition is not null && PropertyDefinition.WireName(definition.Type) is var definedType && definedType != type)
+        {
+            throw GlanceException.BadRequest($"Property '{name}' is defined as type '{definedType}', not '{type}'.");
+        }
+        // A string sent the v2 way is first held against the definition as sent (its message names the requirement).
+        if (fromString && definition is not null && value.ValueKind == JsonValueKind.String && definition.Violation(name, value.GetString()!) is { } sent)
+        {
+            throw GlanceException.BadRequest(sent);
+        }
+        var valueJson = Coerce(name, type, value);
+        var written = new ImageProperty
+        {
+            Name = name,
+            ValueJson = valueJson,
+            Type = type,
+            Owner = existing?.Owner ?? caller.ProjectId,
+            Visibility = write.Visibility ?? existing?.Visibility ?? PropertyVisibility.Public,
+            Protected = write.Protected ?? existing?.Protected ?? false,
+            Description = write.Description ?? existing?.Description,
+            CreatedAt = existing?.CreatedAt ?? batch.Now,
+            UpdatedAt = batch.Now,
+            ETag = NewETag(),
+        };
+        if (!PropertyVisibility.IsValid(written.Visibility))
+        {
+            throw GlanceException.BadRequest($"Property '{name}': invalid visibility '{written.Visibility}', use public, private or admin.");
+        }
+        if (written.Visibility == PropertyVisibility.Admin && existing?.Visibility != PropertyVisibility.Admin && !caller.IsAdmin)
+        {
+            throw GlanceException.Forbidden($"Property '{name}': only an admin may make a property admin-only.");
+        }
+        if (written.Description is { Length: > PropertyDefinition.MaxDescriptionLength })
+        {
+            throw GlanceException.BadRequest($"Property '{name}': the description is longer than {PropertyDefinition.MaxDescriptionLength} characters.");
+        }
+        var flat = written.FlatValue;
+        // v2 (PATCH) strings were held against the built-in rules by the image grain already (null allowed there).
+        if (!fromString && PropertySchema.Violation(name, flat) is { } violation)
+        {
+            throw GlanceException.BadRequest($"Provided object does not match schema 'image': {violation}");
+        }
+        if (definition?.Violation(name, flat) is { } mismatch)
+        {
+            throw GlanceException.BadRequest(mismatch);
+        }
+        working[name] = written;
+        return existing is null;
+    }
+
+    /// <summary>The type a PUT value without a declared type has.</summary>
+    private static string Infer(string name, JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => "string",
+        JsonValueKind.Number => value.TryGetInt64(out _) ? "integer" : "number",
+        JsonValueKind.True or JsonValueKind.False => "boolean",
+        JsonValueKind.Array => "array",
+        JsonValueKind.Object => "object",
+        _ => throw GlanceException.BadRequest($"Property '{name}': a value is required (null is not a value)."),
+    };
+
+    /// <summary>
+    /// The value as canonical JSON of <paramref name="type"/>: a JSON value of that type, or a string
+    /// that parses as one (that is what v2 clients send); 400 naming property, type and value otherwise.
+    /// </summary>
+    public static string Coerce(string name, string type, JsonElement value)
+    {
+        var isString = value.ValueKind == JsonValueKind.String;
+        var text = isString ? value.GetString()! : null;
+        string? result = type switch
+        {
+            "string" => isString ? value.GetRawText() : null,
+            "integer" => value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var i) ? i.ToString(CultureInfo.InvariantCulture)
+                : text is not null && long.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var j) ? j.ToString(CultureInfo.InvariantCulture)
+                : null,
+            "number" => value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var d) && double.IsFinite(d) ? value.GetRawText()
+                : text is not null && ParsedAs(text.Trim(), JsonValueKind.Number) is { } json && double.TryParse(json, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && double.IsFinite(f) ? json
+                : text is not null && double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var e) && double.IsFinite(e)
+                    ? e.ToString("R", CultureInfo.InvariantCulture)
+                : null,
+            "boolean" => value.ValueKind switch
+            {
+                JsonValueKind.True => "true",
+                JsonValueKind.False => "false",
+                _ => text?.Trim().ToLowerInvariant() is "true" or "false" ? text.Trim().ToLowerInvariant() : null,
+            },
+            "array" or "object" => value.ValueKind == (type == "array" ? JsonValueKind.Array : JsonValueKind.Object) ? value.GetRawText()
+                : text is not null ? ParsedAs(text, type == "array" ? JsonValueKind.Array : JsonValueKind.Object)
+                : null,
+            _ => null,
+        };
+        if (result is null)
+        {
+            var shown = value.GetRawText();
+            throw GlanceException.BadRequest(
+                $"Property '{name}' is of type '{type}' and does not accept the value {(shown.Length > 80 ? shown[..80] + "..." : shown)}.");
+        }
+        return result;
+    }
+
+    private static string? ParsedAs(string text, JsonValueKind kind)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return document.RootElement.ValueKind == kind ? document.RootElement.GetRawText() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static JsonDocument ParseValue(string name, string json)
+    {
+        try
+        {
+            return JsonDocument.Parse(json);
+        }
+        catch (JsonException)
+        {
+            throw GlanceException.BadRequest($"Property '{name}': the value is not valid JSON.");
+        }
+    }
+
+    private static string NewETag() => Guid.NewGuid().ToString("N")[..20];
+
+    private static PropertySet Snapshot(ImagePropertiesState s) =>
+        new(s.Version, s.Properties.ToImmutableSortedDictionary(StringComparer.Ordinal));
+}
