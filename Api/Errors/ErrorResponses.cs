@@ -13,6 +13,12 @@ namespace Glance.Api.Errors;
 /// </summary>
 public static class ErrorResponses
 {
+    // Quotes and apostrophes unescaped, as Glance's json.dumps(ensure_ascii=False) writes them.
+    private static readonly ErrorJson ReadableJson = new(new JsonSerializerOptions(JsonSerializerDefaults.Web)
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+
     /// <summary>Writes an error response; the response must not have started.</summary>
     public static async Task WriteAsync(HttpContext context, int status, string message)
     {
@@ -28,7 +34,7 @@ public static class ErrorResponses
         else
         {
             context.Response.ContentType = "application/json";
-            body = JsonSerializer.SerializeToUtf8Bytes(new ErrorBody(message, $"{status} {title}", title), ErrorJson.Default.ErrorBody);
+            body = JsonSerializer.SerializeToUtf8Bytes(new ErrorBody(message, $"{status} {title}", title), ReadableJson.ErrorBody);
         }
         context.Response.ContentLength = body.Length;
         await context.Response.Body.WriteAsync(body);
