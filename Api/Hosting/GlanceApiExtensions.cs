@@ -18,7 +18,13 @@ public static class GlanceApiExtensions
         builder.Services.AddOptions<IdentityOptions>().BindConfiguration(IdentityOptions.Section);
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         // Metadata bodies are small; image data (a later endpoint) sets its own limit.
-        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.AddServerHeader = false);
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k =>
+        {
+            k.AddServerHeader = false;
+            // Let a download keep 1 MiB in flight per connection (default 64 KiB) so the
+            // store reads and the socket writes overlap instead of taking turns.
+            k.Limits.MaxResponseBufferSize = 1 << 20;
+        });
         return builder;
     }
 
