@@ -13,9 +13,7 @@ public sealed class CatalogRecovery(SqliteDatabase database, IGrainFactory grain
     /// <inheritdoc />
     public async Task Execute(CancellationToken cancellationToken)
     {
-        var stale = await database.ReadAsync(connection =>
-        {
-            using var command = SqliteDatabase.Command(connection, """
+        var stale = await ImageSweep.FindAsync(database, """
                 SELECT g.grain_key FROM grain_state g
                 LEFT JOIN catalog_entry c ON c.image_id = g.grain_key
                 WHERE g.state_name = 'image' AND g.grain_type = 'glance.image'
@@ -24,22 +22,11 @@ public sealed class CatalogRecovery(SqliteDatabase database, IGrainFactory grain
                        -- the former shard's remove and the new shard's upsert (owner change).
                        OR (c.entry IS NULL AND json_extract(g.payload, '$.status') <> 'Deleted'))
                 """);
-            using var reader = command.ExecuteReader();
-            var keys = new List<Guid>();
-            while (reader.Read())
-            {
-                keys.Add(Guid.Parse(reader.GetString(0)));
-            }
-            return keys;
-        });
         if (stale.Count == 0)
         {
             return;
         }
         logger.LogWarning("Re-publishing {Count} image(s) whose catalog entry was behind", stale.Count);
-        foreach (var chunk in stale.Chunk(64))
-        {
-            await Task.WhenAll(chunk.Select(id => grains.GetGrain<IImageGrain>(id).PublishToCatalogAsync()));
-        }
+        await ImageSweep.RepairAsync(grains, stale, image => image.PublishToCatalogAsync());
     }
 }

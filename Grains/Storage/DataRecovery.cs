@@ -13,9 +13,7 @@ public sealed class DataRecovery(SqliteDatabase database, IGrainFactory grains, 
     /// <inheritdoc />
     public async Task Execute(CancellationToken cancellationToken)
     {
-        var affected = await database.ReadAsync(connection =>
-        {
-            using var command = SqliteDatabase.Command(connection, """
+        var affected = await ImageSweep.FindAsync(database, """
                 SELECT grain_key FROM grain_state
                 WHERE state_name = 'image' AND grain_type = 'glance.image'
                   AND (json_extract(payload, '$.upload') IS NOT NULL
@@ -23,22 +21,11 @@ public sealed class DataRecovery(SqliteDatabase database, IGrainFactory grains, 
                        OR (json_extract(payload, '$.status') = 'Deleted'
                            AND (json_extract(payload, '$.dataKey') IS NOT NULL OR json_extract(payload, '$.stagedKey') IS NOT NULL)))
                 """);
-            using var reader = command.ExecuteReader();
-            var keys = new List<Guid>();
-            while (reader.Read())
-            {
-                keys.Add(Guid.Parse(reader.GetString(0)));
-            }
-            return keys;
-        });
         if (affected.Count == 0)
         {
             return;
         }
         logger.LogWarning("Recovering the data of {Count} image(s) left mid-upload, mid-import or mid-delete by a previous process", affected.Count);
-        foreach (var chunk in affected.Chunk(64))
-        {
-            await Task.WhenAll(chunk.Select(id => grains.GetGrain<IImageGrain>(id).RecoverDataAsync()));
-        }
+        await ImageSweep.RepairAsync(grains, affected, image => image.RecoverDataAsync());
     }
 }
