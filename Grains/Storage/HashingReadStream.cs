@@ -1,33 +1,64 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using System.Threading.Channels;
 
 namespace Glance.Grains.Storage;
 
 /// <summary>
 /// Reads an upload body once and, on the way through, counts it, enforces the byte limit
 /// (stopping as soon as it is exceeded) and computes md5 (Glance's <c>checksum</c>) and
-/// sha512 (<c>os_hash_value</c>). The hashes run on two other threads, behind the reader:
-/// while block k is hashed (md5 and sha512 in parallel), the reader may fill up to
-/// <see cref="Ring"/> - 1 more blocks from the network and the store write them, so an upload
-/// is bound by the slower hash, not by the sum of everything on one core. Used for every
-/// byte that enters the service: uploads, staging (the Api) and web-download imports (the
-/// image grain, which also gives up when the source stalls for <paramref name="idleTimeout"/>).
+/// sha512 (<c>os_hash_value</c>). Used for every byte that enters the service: uploads,
+/// staging (the Api) and web-download imports (the image grain, which also gives up when the
+/// source stalls for the idle timeout).
+/// <para>
+/// Hashing is most of an upload's CPU, and the two hashes are independent, so while cores are
+/// spare an upload hashes on two lanes (md5 on one, sha512 and the store write on the other),
+/// each a loop over a ring of <see cref="Ring"/> blocks behind the reader: an upload is bound
+/// by the slower hash, not by the sum of everything on one core. When other uploads already
+/// keep the cores busy, handing blocks between threads only adds wake-ups, so the upload
+/// hashes and writes each block on the reading thread instead.
+/// </para>
 /// </summary>
-public sealed class HashingReadStream(Stream source, long maxBytes, TimeSpan? idleTimeout = null) : Stream
+public sealed class HashingReadStream : Stream
 {
     private const int BlockSize = 1 << 20;
-
-    private readonly IncrementalHash _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-    private readonly IncrementalHash _sha512 = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
     private const int Ring = 4;
 
-    // Pooled blocks, rented when first needed (a small image needs one or two) and reused
-    // in turn once their hash is done.
+    // Uploads in progress in this process; each one hashing on lanes keeps two cores busy.
+    private static int s_active;
+
+    private readonly Stream _source;
+    private readonly long _maxBytes;
+    private readonly TimeSpan? _idleTimeout;
+    private readonly IncrementalHash _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+    private readonly IncrementalHash _sha512 = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
+
+    // Pooled blocks, rented when first needed (a small image needs one) and reused in turn
+    // once both lanes are done with them.
     private readonly byte[]?[] _blocks = new byte[Ring][];
-    private readonly Task[] _hashed = [.. Enumerable.Repeat(Task.CompletedTask, Ring)];
+    private readonly int[] _pending = new int[Ring];
+    private readonly SemaphoreSlim _free = new(Ring);
+    private readonly Lane? _md5Lane;
+    private readonly Lane? _shaLane;
+    private Stream? _sink;
     private int _next;
-    private Task _hashing = Task.CompletedTask;
     private long _total;
+    private bool _disposed;
+
+    /// <summary>Wraps <paramref name="source"/>, allowing at most <paramref name="maxBytes"/> bytes.</summary>
+    public HashingReadStream(Stream source, long maxBytes, TimeSpan? idleTimeout = null)
+    {
+        (_source, _maxBytes, _idleTimeout) = (source, maxBytes, idleTimeout);
+        if (Interlocked.Increment(ref s_active) * 2 <= Math.Max(2, Environment.ProcessorCount))
+        {
+            _md5Lane = new Lane(this, block => _md5.AppendData(block));
+            _shaLane = new Lane(this, block =>
+            {
+                _sha512.AppendData(block);
+                _sink?.Write(block);
+            });
+        }
+    }
 
     /// <summary>Bytes read so far.</summary>
     public long BytesRead => _total;
@@ -38,7 +69,7 @@ public sealed class HashingReadStream(Stream source, long maxBytes, TimeSpan? id
     /// <summary>The measurements; call once the stream has been read to its end.</summary>
     public async Task<UploadedData> ResultAsync()
     {
-        await _hashing;
+        await DrainAsync();
         return new UploadedData(
             _total,
             Convert.ToHexStringLower(_md5.GetHashAndReset()),
@@ -47,34 +78,15 @@ public sealed class HashingReadStream(Stream source, long maxBytes, TimeSpan? id
 
     /// <summary>
     /// The store's copy loop, done here without the extra copy into the caller's buffer: each
-    /// block is hashed and written straight from the ring, the write of block k overlapping the
-    /// reading of block k+1.
+    /// block is written straight from the ring, after its sha512, on the sha512 lane.
     /// </summary>
     public override async Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)
     {
-        var writing = Task.CompletedTask;
-        var written = new Task[Ring];
-        Array.Fill(written, Task.CompletedTask);
-        try
+        _sink = destination;
+        while (!(await FillAsync(BlockSize, cancellationToken)).IsEmpty)
         {
-            while (true)
-            {
-                await written[_next]; // the block's last contents reached the destination
-                var block = await FillAsync(BlockSize, cancellationToken);
-                if (block.IsEmpty)
-                {
-                    break;
-                }
-                writing = written[(_next + Ring - 1) % Ring] = WriteAfterAsync(writing, destination, block, cancellationToken);
-            }
-            await writing;
         }
-        catch
-        {
-            // No write may still be reading a block once the blocks go back to the pool.
-            await Task.WhenAll(written).ContinueWith(_ => { }, TaskScheduler.Default);
-            throw;
-        }
+        await DrainAsync();
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -84,55 +96,74 @@ public sealed class HashingReadStream(Stream source, long maxBytes, TimeSpan? id
         return block.Length;
     }
 
-    private static async Task WriteAfterAsync(Task previous, Stream destination, ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
-    {
-        await previous;
-        await destination.WriteAsync(block, cancellationToken);
-    }
-
-    /// <summary>Reads the next block (up to <paramref name="size"/> bytes) into the ring and starts hashing it.</summary>
+    /// <summary>Reads the next block (up to <paramref name="size"/> bytes) into the ring and hands it on.</summary>
     private async ValueTask<ReadOnlyMemory<byte>> FillAsync(int size, CancellationToken cancellationToken)
     {
-        // Fill a whole block before hashing: Kestrel hands out small pieces, and hashing
-        // on other threads pays off per block, not per piece.
-        await _hashed[_next]; // this block's previous contents are hashed: it may be reused
-        var block = _blocks[_next] ??= ArrayPool<byte>.Shared.Rent(BlockSize);
-        var target = block.AsMemory(0, size);
-        var filled = 0;
-        while (filled < target.Length)
+        ThrowIfLaneFailed();
+        await _free.WaitAsync(cancellationToken); // the slot's previous block is hashed and written
+        var slot = _next;
+        var block = _blocks[slot] ??= ArrayPool<byte>.Shared.Rent(BlockSize);
+        ReadOnlyMemory<byte> data;
+        try
         {
-            var read = await ReadSourceAsync(target[filled..], cancellationToken);
-            if (read == 0)
+            // Fill a whole block before hashing: Kestrel hands out small pieces, and a hand-off
+            // to the lanes pays off per block, not per piece.
+            var target = block.AsMemory(0, size);
+            var filled = 0;
+            while (filled < target.Length)
             {
-                break;
+                var read = await ReadSourceAsync(target[filled..], cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+                filled += read;
+                if (_total + filled > _maxBytes)
+                {
+                    throw GlanceException.TooLarge($"Image exceeds the storage limit of {_maxBytes} bytes.");
+                }
             }
-            filled += read;
-            if (_total + filled > maxBytes)
-            {
-                throw GlanceException.TooLarge($"Image exceeds the storage limit of {maxBytes} bytes.");
-            }
+            data = target[..filled];
         }
-        var data = target[..filled];
-        if (filled > 0)
+        catch
         {
-            _hashing = _hashed[_next] = HashAfterAsync(_hashing, data);
-            _total += filled;
-            _next = (_next + 1) % Ring;
+            _free.Release();
+            throw;
+        }
+        if (data.IsEmpty)
+        {
+            _free.Release();
+            return data;
+        }
+        _total += data.Length;
+        _next = (slot + 1) % Ring;
+        if (_md5Lane is null || _shaLane is null)
+        {
+            _md5.AppendData(data.Span);
+            _sha512.AppendData(data.Span);
+            _sink?.Write(data.Span);
+            _free.Release();
+        }
+        else
+        {
+            _pending[slot] = 2;
+            _md5Lane.Post(slot, data);
+            _shaLane.Post(slot, data);
         }
         return data;
     }
 
     private async ValueTask<int> ReadSourceAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        if (idleTimeout is not { } idle)
+        if (_idleTimeout is not { } idle)
         {
-            return await source.ReadAsync(buffer, cancellationToken);
+            return await _source.ReadAsync(buffer, cancellationToken);
         }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(idle);
         try
         {
-            return await source.ReadAsync(buffer, timeout.Token);
+            return await _source.ReadAsync(buffer, timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -141,13 +172,87 @@ public sealed class HashingReadStream(Stream source, long maxBytes, TimeSpan? id
         }
     }
 
-    // Blocks are hashed in order: each waits for the one before it.
-    private async Task HashAfterAsync(Task previous, ReadOnlyMemory<byte> block)
+    /// <summary>Waits until every block read so far is hashed (and written), then reports a lane's failure.</summary>
+    private async Task DrainAsync()
     {
-        await previous;
-        await Task.WhenAll(
-            Task.Run(() => _md5.AppendData(block.Span)),
-            Task.Run(() => _sha512.AppendData(block.Span)));
+        if (_md5Lane is not null && _shaLane is not null)
+        {
+            _md5Lane.Complete();
+            _shaLane.Complete();
+            await Task.WhenAll(_md5Lane.Done, _shaLane.Done);
+        }
+        ThrowIfLaneFailed();
+    }
+
+    private void ThrowIfLaneFailed()
+    {
+        if ((_shaLane?.Failure ?? _md5Lane?.Failure) is { } failure)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+    }
+
+    /// <summary>A block is free again once both lanes are done with it.</summary>
+    private void BlockDone(int slot)
+    {
+        if (Interlocked.Decrement(ref _pending[slot]) == 0)
+        {
+            _free.Release();
+        }
+    }
+
+    /// <summary>
+    /// One hash's loop over the blocks, in order, on a pool thread. It only sleeps when it has
+    /// caught up with the reader, so the slower hash runs without wake-ups.
+    /// </summary>
+    private sealed class Lane
+    {
+        private readonly Channel<(int Slot, ReadOnlyMemory<byte> Block)> _queue =
+            Channel.CreateUnbounded<(int, ReadOnlyMemory<byte>)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        private readonly HashingReadStream _owner;
+        private readonly ReadOnlySpanAction _work;
+
+        public delegate void ReadOnlySpanAction(ReadOnlySpan<byte> block);
+
+        public Lane(HashingReadStream owner, ReadOnlySpanAction work)
+        {
+            (_owner, _work) = (owner, work);
+            Done = Task.Run(RunAsync);
+        }
+
+        public Task Done { get; }
+
+        /// <summary>The first error of this lane's work (a store write, say); later blocks are skipped.</summary>
+        public Exception? Failure { get => Volatile.Read(ref _failure); private set => Volatile.Write(ref _failure, value); }
+
+        private Exception? _failure;
+
+        public void Post(int slot, ReadOnlyMemory<byte> block) => _queue.Writer.TryWrite((slot, block));
+
+        public void Complete() => _queue.Writer.TryComplete();
+
+        private async Task RunAsync()
+        {
+            var reader = _queue.Reader;
+            while (await reader.WaitToReadAsync())
+            {
+                while (reader.TryRead(out var item))
+                {
+                    if (Failure is null)
+                    {
+                        try
+                        {
+                            _work(item.Block.Span);
+                        }
+                        catch (Exception e)
+                        {
+                            Failure = e;
+                        }
+                    }
+                    _owner.BlockDone(item.Slot);
+                }
+            }
+        }
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -168,16 +273,23 @@ public sealed class HashingReadStream(Stream source, long maxBytes, TimeSpan? id
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && !_disposed)
         {
-            // A failed upload may leave a block being hashed: let it finish before freeing the hashes.
-            _hashing.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
+            _disposed = true;
+            Interlocked.Decrement(ref s_active);
+            // A failed upload may leave blocks on the lanes: let them finish before the blocks
+            // go back to the pool and the hashes are freed.
+            _md5Lane?.Complete();
+            _shaLane?.Complete();
+            Task.WhenAll(_md5Lane?.Done ?? Task.CompletedTask, _shaLane?.Done ?? Task.CompletedTask)
+                .ContinueWith(_ => { }, TaskScheduler.Default).Wait();
             _md5.Dispose();
+            _sha512.Dispose();
             foreach (var block in _blocks.OfType<byte[]>())
             {
                 ArrayPool<byte>.Shared.Return(block);
             }
-            _sha512.Dispose();
+            _free.Dispose();
         }
         base.Dispose(disposing);
     }
