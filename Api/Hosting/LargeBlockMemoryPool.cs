@@ -20,7 +20,7 @@ public sealed class LargeBlockMemoryPoolFactory : IMemoryPoolFactory<byte>
 /// <summary>A pool of pinned 64 KiB blocks.</summary>
 public sealed class LargeBlockMemoryPool : MemoryPool<byte>
 {
-    private const int BlockSize = 64 * 1024;
+    private const int BlockSize = 256 * 1024;
     private readonly ConcurrentQueue<byte[]> _free = new();
 
     /// <inheritdoc />
