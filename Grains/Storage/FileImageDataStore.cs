@@ -39,7 +39,8 @@ public sealed class FileImageDataStore : IImageDataStore
             await using (var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
             {
                 await source.CopyToAsync(file, BufferSize, cancellationToken);
-                written = file.Length;
+                // The copy may write at offsets through the handle (HashingReadStream does): ask the file.
+                written = RandomAccess.GetLength(file.SafeFileHandle);
             }
             File.Move(partial, target, overwrite: false);
             return written;

@@ -12,9 +12,11 @@ namespace Glance.Grains.Storage;
 /// source stalls for the idle timeout).
 /// <para>
 /// Hashing is most of an upload's CPU, and the two hashes are independent, so while cores are
-/// spare an upload hashes on two lanes (md5 on one, sha512 and the store write on the other),
-/// each a loop over a ring of <see cref="Ring"/> blocks behind the reader: an upload is bound
-/// by the slower hash, not by the sum of everything on one core. When other uploads already
+/// spare an upload hashes on two lanes (md5 on one, sha512 on the other), each a loop over a
+/// ring of <see cref="Ring"/> blocks behind the reader. Writing a block to a file is shared:
+/// after its hash, each lane writes the block's pieces the other lane has not taken yet, so
+/// the write goes to whichever lane is ahead and the upload is bound by about half of the
+/// work per byte, not by the sum of everything on one core. When other uploads already
 /// keep the cores busy, handing blocks between threads only adds wake-ups, so the upload
 /// hashes and writes each block on the reading thread instead.
 /// </para>
@@ -23,6 +25,8 @@ public sealed class HashingReadStream : Stream
 {
     private const int BlockSize = 1 << 20;
     private const int Ring = 4;
+    // The unit in which the lanes share a block's write.
+    private const int WritePiece = 128 << 10;
 
     // Uploads in progress in this process; each one hashing on lanes keeps two cores busy.
     private static int s_active;
@@ -37,10 +41,13 @@ public sealed class HashingReadStream : Stream
     // once both lanes are done with them.
     private readonly byte[]?[] _blocks = new byte[Ring][];
     private readonly int[] _pending = new int[Ring];
+    private readonly long[] _offsets = new long[Ring];
+    private readonly int[] _piecesTaken = new int[Ring];
     private readonly SemaphoreSlim _free = new(Ring);
     private readonly Lane? _md5Lane;
     private readonly Lane? _shaLane;
     private Stream? _sink;
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _file;
     private int _next;
     private long _total;
     private bool _disposed;
@@ -51,12 +58,8 @@ public sealed class HashingReadStream : Stream
         (_source, _maxBytes, _idleTimeout) = (source, maxBytes, idleTimeout);
         if (Interlocked.Increment(ref s_active) * 2 <= Math.Max(2, Environment.ProcessorCount))
         {
-            _md5Lane = new Lane(this, block => _md5.AppendData(block));
-            _shaLane = new Lane(this, block =>
-            {
-                _sha512.AppendData(block);
-                _sink?.Write(block);
-            });
+            _md5Lane = new Lane(this, _md5);
+            _shaLane = new Lane(this, _sha512);
         }
     }
 
@@ -78,11 +81,19 @@ public sealed class HashingReadStream : Stream
 
     /// <summary>
     /// The store's copy loop, done here without the extra copy into the caller's buffer: each
-    /// block is written straight from the ring, after its sha512, on the sha512 lane.
+    /// block is written straight from the ring by the lanes (at its offset, when the destination
+    /// is a file) or after its sha512 on the sha512 lane (any other stream).
     /// </summary>
     public override async Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)
     {
-        _sink = destination;
+        if (destination is FileStream { CanSeek: true, Position: 0 } file)
+        {
+            _file = file.SafeFileHandle;
+        }
+        else
+        {
+            _sink = destination;
+        }
         while (!(await FillAsync(BlockSize, cancellationToken)).IsEmpty)
         {
         }
@@ -135,18 +146,21 @@ public sealed class HashingReadStream : Stream
             _free.Release();
             return data;
         }
+        _offsets[slot] = _total;
         _total += data.Length;
         _next = (slot + 1) % Ring;
         if (_md5Lane is null || _shaLane is null)
         {
             _md5.AppendData(data.Span);
             _sha512.AppendData(data.Span);
-            _sink?.Write(data.Span);
+            _piecesTaken[slot] = 0;
+            WritePieces(slot, data.Span);
             _free.Release();
         }
         else
         {
             _pending[slot] = 2;
+            _piecesTaken[slot] = 0;
             _md5Lane.Post(slot, data);
             _shaLane.Post(slot, data);
         }
@@ -192,6 +206,27 @@ public sealed class HashingReadStream : Stream
         }
     }
 
+    /// <summary>
+    /// Writes the pieces of the slot's block that no lane has taken yet (all of it, for a
+    /// stream that is not a file: that lane is the sha512 lane).
+    /// </summary>
+    private void WritePieces(int slot, ReadOnlySpan<byte> block)
+    {
+        if (_file is { } file)
+        {
+            int piece;
+            while ((piece = Interlocked.Increment(ref _piecesTaken[slot]) - 1) * WritePiece < block.Length)
+            {
+                var start = piece * WritePiece;
+                RandomAccess.Write(file, block.Slice(start, Math.Min(WritePiece, block.Length - start)), _offsets[slot] + start);
+            }
+        }
+        else
+        {
+            _sink?.Write(block);
+        }
+    }
+
     /// <summary>A block is free again once both lanes are done with it.</summary>
     private void BlockDone(int slot)
     {
@@ -202,21 +237,20 @@ public sealed class HashingReadStream : Stream
     }
 
     /// <summary>
-    /// One hash's loop over the blocks, in order, on a pool thread. It only sleeps when it has
-    /// caught up with the reader, so the slower hash runs without wake-ups.
+    /// One hash's loop over the blocks, in order, on a pool thread; after hashing a block it
+    /// helps write it. It only sleeps when it has caught up with the reader, so the slower
+    /// lane runs without wake-ups.
     /// </summary>
     private sealed class Lane
     {
         private readonly Channel<(int Slot, ReadOnlyMemory<byte> Block)> _queue =
             Channel.CreateUnbounded<(int, ReadOnlyMemory<byte>)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         private readonly HashingReadStream _owner;
-        private readonly ReadOnlySpanAction _work;
+        private readonly IncrementalHash _hash;
 
-        public delegate void ReadOnlySpanAction(ReadOnlySpan<byte> block);
-
-        public Lane(HashingReadStream owner, ReadOnlySpanAction work)
+        public Lane(HashingReadStream owner, IncrementalHash hash)
         {
-            (_owner, _work) = (owner, work);
+            (_owner, _hash) = (owner, hash);
             Done = Task.Run(RunAsync);
         }
 
@@ -242,7 +276,12 @@ public sealed class HashingReadStream : Stream
                     {
                         try
                         {
-                            _work(item.Block.Span);
+                            _hash.AppendData(item.Block.Span);
+                            // A stream that is not a file takes the block in one write, in order: the sha512 lane's.
+                            if (_owner._file is not null || _hash == _owner._sha512)
+                            {
+                                _owner.WritePieces(item.Slot, item.Block.Span);
+                            }
                         }
                         catch (Exception e)
                         {
