@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace Glance.Grains.Storage;
 
 /// <summary>
@@ -62,10 +64,18 @@ public sealed class FileImageDataStore : IImageDataStore
     /// <inheritdoc />
     public Task<Stream> OpenReadAsync(string key, long offset, long? length, CancellationToken cancellationToken)
     {
-        var file = new FileStream(PathOf(key), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        file.Position = offset;
-        Stream stream = length is { } count ? new BoundedStream(file, count) : file;
-        return Task.FromResult(stream);
+        var file = File.OpenHandle(PathOf(key), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
+        try
+        {
+            var size = RandomAccess.GetLength(file);
+            var start = Math.Min(offset, size);
+            return Task.FromResult<Stream>(new FileRangeStream(file, start, Math.Min(length ?? long.MaxValue, size - start)));
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -99,34 +109,52 @@ public sealed class FileImageDataStore : IImageDataStore
             : throw new ArgumentException($"Invalid data key '{key}'.", nameof(key));
 }
 
-/// <summary>A read-only view of the next <c>length</c> bytes of a stream.</summary>
-public sealed class BoundedStream(Stream inner, long length) : Stream
+/// <summary>
+/// Bytes <c>start</c> to <c>start + length</c> of an open file. Reads are synchronous even when
+/// asked for asynchronously: image files are read right after the page cache has them (or
+/// from a local disk), where a read takes microseconds and a hop to another thread, which the
+/// runtime's asynchronous file reads make, costs more than the read.
+/// </summary>
+public sealed class FileRangeStream(SafeFileHandle file, long start, long length) : Stream
 {
-    private readonly long _length = length;
-    private long _remaining = length;
+    private readonly long _start = start;
+    private readonly long _end = start + length;
+    private long _position = start;
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => false;
-    public override long Length => _length;
-    public override long Position { get => _length - _remaining; set => throw new NotSupportedException(); }
+    public override long Length => length;
+    public override long Position { get => _position - _start; set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
-        if (_remaining <= 0) return 0;
-        var read = inner.Read(buffer[..(int)Math.Min(buffer.Length, _remaining)]);
-        _remaining -= read;
+        var wanted = (int)Math.Min(buffer.Length, _end - _position);
+        if (wanted <= 0)
+        {
+            return 0;
+        }
+        var read = RandomAccess.Read(file, buffer[..wanted], _position);
+        _position += read;
         return read;
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_remaining <= 0) return 0;
-        var read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken);
-        _remaining -= read;
-        return read;
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+        try
+        {
+            return ValueTask.FromResult(Read(buffer.Span));
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<int>(e);
+        }
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -139,7 +167,10 @@ public sealed class BoundedStream(Stream inner, long length) : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) inner.Dispose();
+        if (disposing)
+        {
+            file.Dispose();
+        }
         base.Dispose(disposing);
     }
 }
