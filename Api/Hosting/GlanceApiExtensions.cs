@@ -25,6 +25,13 @@ public static class GlanceApiExtensions
             // store reads and the socket writes overlap instead of taking turns.
             k.Limits.MaxResponseBufferSize = 1 << 20;
         });
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(socket =>
+        {
+            // Up to 4 MiB queued for the socket per connection (default 64 KiB): a download's
+            // file reads run ahead of its socket sends instead of waiting for each to drain
+            // (single-stream download 3.1 -> 4.1 GiB/s on loopback). Bounded per connection.
+            socket.MaxWriteBufferSize = 4 << 20;
+        });
         return builder;
     }
 
