@@ -53,10 +53,16 @@ public sealed class HashingReadStream : Stream
     private bool _disposed;
 
     /// <summary>Wraps <paramref name="source"/>, allowing at most <paramref name="maxBytes"/> bytes.</summary>
-    public HashingReadStream(Stream source, long maxBytes, TimeSpan? idleTimeout = null)
+    /// <param name="source">The bytes to measure.</param>
+    /// <param name="maxBytes">Reading more than this throws a <see cref="GlanceException"/> of kind <see cref="ErrorKind.TooLarge"/>.</param>
+    /// <param name="idleTimeout">Give up when the source sends nothing for this long.</param>
+    /// <param name="hashInParallel">Hash on two lanes (true) or on the reading thread (false);
+    /// by default, on lanes while the uploads in progress leave cores spare.</param>
+    public HashingReadStream(Stream source, long maxBytes, TimeSpan? idleTimeout = null, bool? hashInParallel = null)
     {
         (_source, _maxBytes, _idleTimeout) = (source, maxBytes, idleTimeout);
-        if (Interlocked.Increment(ref s_active) * 2 <= Math.Max(2, Environment.ProcessorCount))
+        var active = Interlocked.Increment(ref s_active);
+        if (hashInParallel ?? active * 2 <= Math.Max(2, Environment.ProcessorCount))
         {
             _md5Lane = new Lane(this, _md5);
             _shaLane = new Lane(this, _sha512);

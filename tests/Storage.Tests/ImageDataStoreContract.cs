@@ -1,3 +1,4 @@
+using Glance.Grains.Errors;
 using Glance.Grains.Storage;
 
 namespace Glance.Storage.Tests;
@@ -91,6 +92,71 @@ public abstract class ImageDataStoreContract
         await Store.WriteAsync(NewKey(), new MemoryStream([1, 2, 3]), None);
         Assert.False(await Store.ExistsAsync(key, None));
         await Assert.ThrowsAsync<FileNotFoundException>(() => Store.OpenReadAsync(key, 0, null, None));
+    }
+
+    // Uploads reach the store through HashingReadStream: hashed on two lanes that share the
+    // block writes (pieces at offsets, in any order, for a file), or all on the reading thread.
+    [Theory]
+    [InlineData(true, 9L * MiB + 12345)]     // several rounds of the 4-block ring, ragged tail
+    [InlineData(false, 9L * MiB + 12345)]
+    [InlineData(true, 1)]
+    [InlineData(false, 0)]
+    public async Task A_hashed_upload_is_stored_byte_for_byte_and_measured(bool hashInParallel, long size)
+    {
+        var key = NewKey();
+        using var expectedMd5 = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.MD5);
+        using var expectedSha512 = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA512);
+        var buffer = new byte[MiB];
+        await using (var reference = new GeneratedStream(size, seed: 11))
+        {
+            int read;
+            while ((read = await reference.ReadAsync(buffer)) > 0)
+            {
+                expectedMd5.AppendData(buffer, 0, read);
+                expectedSha512.AppendData(buffer, 0, read);
+            }
+        }
+
+        using var upload = new HashingReadStream(new GeneratedStream(size, seed: 11), long.MaxValue, hashInParallel: hashInParallel);
+        var written = await Store.WriteAsync(key, upload, None);
+        var measured = await upload.ResultAsync();
+
+        Assert.Equal(size, written);
+        Assert.Equal(size, measured.Size);
+        Assert.Equal(Convert.ToHexStringLower(expectedMd5.GetHashAndReset()), measured.Md5);
+        Assert.Equal(Convert.ToHexStringLower(expectedSha512.GetHashAndReset()), measured.Sha512);
+        await using var stored = await Store.OpenReadAsync(key, 0, null, None);
+        await StreamAssert.EqualAsync(new GeneratedStream(size, seed: 11), stored);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_hashed_upload_that_breaks_off_leaves_nothing(bool hashInParallel)
+    {
+        var key = NewKey();
+        var source = new GeneratedStream(12 * MiB, seed: 12, failAfter: 7L * MiB + 5);
+        using var upload = new HashingReadStream(source, long.MaxValue, hashInParallel: hashInParallel);
+
+        await Assert.ThrowsAsync<IOException>(() => Store.WriteAsync(key, upload, None));
+
+        await AssertNothingUnderAsync(key);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_hashed_upload_stops_reading_at_its_limit_and_leaves_nothing(bool hashInParallel)
+    {
+        var key = NewKey();
+        var source = new GeneratedStream(20 * MiB, seed: 13);
+        using var upload = new HashingReadStream(source, 5L * MiB + 1, hashInParallel: hashInParallel);
+
+        var error = await Assert.ThrowsAsync<GlanceException>(() => Store.WriteAsync(key, upload, None));
+
+        Assert.Equal(ErrorKind.TooLarge, error.Kind);
+        Assert.True(source.BytesRead <= 6L * MiB, $"read {source.BytesRead} bytes past a limit of 5 MiB");
+        await AssertNothingUnderAsync(key);
     }
 
     [Theory]
