@@ -118,6 +118,12 @@ public sealed class HashingReadStream : Stream
     {
         ThrowIfLaneFailed();
         await _free.WaitAsync(cancellationToken); // the slot's previous block is hashed and written
+        if ((_shaLane?.Failure ?? _md5Lane?.Failure) is not null)
+        {
+            // A lane failed while this waited: read no further.
+            _free.Release();
+            ThrowIfLaneFailed();
+        }
         var slot = _next;
         var block = _blocks[slot] ??= ArrayPool<byte>.Shared.Rent(BlockSize);
         ReadOnlyMemory<byte> data;
