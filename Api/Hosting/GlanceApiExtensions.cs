@@ -21,8 +21,8 @@ public static class GlanceApiExtensions
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k =>
         {
             k.AddServerHeader = false;
-            // Let a download keep 1 MiB in flight per connection (default 64 KiB) so the
-            // store reads and the socket writes overlap instead of taking turns.
+            // Response bytes Kestrel's HTTP layer may buffer before writes wait (default 64 KiB);
+            // the socket transport's own buffer is set below.
             k.Limits.MaxResponseBufferSize = 1 << 20;
         });
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(socket =>

@@ -17,7 +17,8 @@ public static class ImageDataApi
 {
     private const string OctetStream = "application/octet-stream";
     private const string SizeHeader = "x-openstack-image-size";
-    // As much as the response pipe hands out per buffer (Kestrel's blocks are 64 KiB).
+    // The least a read asks the response pipe for; it hands out the rest of its current
+    // 256 KiB block (LargeBlockMemoryPool).
     private const int CopyBuffer = 64 * 1024;
     private const int FlushEvery = 256 << 10;
 
