@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark in one run: the real Glance (../shared/peer, started on its own
 # port with a private state dir) and Glance.Orleans (Release build, fresh data dir), each
-# measured by ../shared/peer/bench/bench.py, then one markdown table.
+# measured by ../shared/peer/bench/bench.py, then one markdown table and the data-plane
+# targets (bench/targets.py: each ratio, met or not).
 #   bench/compare-glance.sh [SECTIONS] [extra Glance.Orleans args]
 #   SECTIONS: bench.py sections, default "metadata,data,mixed"
 #   e.g. bench/compare-glance.sh data,mixed --Glance:ImageData:Store=azure --Glance:ImageData:AzureConnectionString=...
@@ -33,4 +34,6 @@ python3 "$peer/bench/bench.py" --endpoint "http://127.0.0.1:$port" --label glanc
   --sections "$sections" --server-pid $pid --json-out "$out/orleans.json" | tail -1 >/dev/null
 
 python3 "$peer/bench/summarize.py" "$out/glance.json" "$out/orleans.json"
+echo
+python3 bench/targets.py "$out/glance.json" "$out/orleans.json"
 echo "raw results: $out"
