@@ -5,7 +5,8 @@
 # targets (bench/targets.py: each ratio, met or not).
 #   bench/compare-glance.sh [SECTIONS] [extra Glance.Orleans args]
 #   SECTIONS: bench.py sections, default "metadata,data,mixed"
-#   e.g. bench/compare-glance.sh data,mixed --Glance:ImageData:Store=azure --Glance:ImageData:AzureConnectionString=...
+#   STORE=azure: image data on the pinned Azurite (node_modules; started here, in memory, on a
+#   free port) instead of the filesystem, e.g.  STORE=azure bench/compare-glance.sh data,mixed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sections=${1:-metadata,data,mixed}; shift || true
@@ -22,13 +23,29 @@ python3 "$peer/bench/bench.py" --endpoint "http://127.0.0.1:$glance_port" --labe
   --sections "$sections" --server-pid-file "$GLANCE_STATE_DIR/glance-api.pid" --json-out "$out/glance.json" | tail -1 >/dev/null
 "$peer/glance/stop.sh" >/dev/null
 
+store_args=()
+azurite=
+if [[ ${STORE:-file} == azure ]]; then
+  [[ -x node_modules/.bin/azurite-blob ]] || npm ci --no-audit --no-fund >/dev/null
+  blob_port=$(free_port)
+  node_modules/.bin/azurite-blob --silent --inMemoryPersistence --loose --skipApiVersionCheck \
+    --blobHost 127.0.0.1 --blobPort "$blob_port" >"$out/azurite.log" 2>&1 &
+  azurite=$!
+  until curl -s -o /dev/null "http://127.0.0.1:$blob_port"; do sleep 0.2; done
+  # Azurite's well-known development account.
+  key=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==
+  store_args=(--Glance:ImageData:Store=azure
+    "--Glance:ImageData:AzureConnectionString=DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;")
+fi
+
 port=$(free_port)
 data=$(mktemp -d)
 dotnet build Api -c Release -nologo -v q >/dev/null
 dotnet Api/bin/Release/net10.0/Glance.Api.dll --urls "http://127.0.0.1:$port" --Glance:DataDirectory="$data" \
-  --Glance:SiloPort="$(free_port)" --Glance:GatewayPort=0 "$@" >"$out/orleans.log" 2>&1 &
+  --Glance:SiloPort="$(free_port)" --Glance:GatewayPort=0 "${store_args[@]}" "$@" >"$out/orleans.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
+# Azurite's graceful stop can take minutes with a lot of data in memory: just end it.
+trap 'kill $pid 2>/dev/null || true; [[ -z $azurite ]] || kill -9 $azurite 2>/dev/null || true; rm -rf "$data"' EXIT
 until curl -sf -o /dev/null "http://127.0.0.1:$port/versions"; do sleep 0.2; done
 python3 "$peer/bench/bench.py" --endpoint "http://127.0.0.1:$port" --label glance-orleans \
   --sections "$sections" --server-pid $pid --json-out "$out/orleans.json" | tail -1 >/dev/null
