@@ -289,15 +289,11 @@ public sealed class AzureBlobImageDataStore : IImageDataStore
             : throw new ArgumentException($"Invalid data key '{key}'.", nameof(key));
 
     /// <summary>Passes reads through and counts the bytes; hides seeking so the SDK streams it block by block.</summary>
-    private sealed class CountingReadStream(Stream inner) : Stream
+    private sealed class CountingReadStream(Stream inner) : ReadOnlyStream
     {
         public long BytesRead { get; private set; }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+        public override long Position { get => BytesRead; }
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -314,13 +310,5 @@ public sealed class AzureBlobImageDataStore : IImageDataStore
             BytesRead += read;
             return read;
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

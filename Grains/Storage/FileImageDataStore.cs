@@ -115,17 +115,14 @@ public sealed class FileImageDataStore : IImageDataStore
 /// from a local disk), where a read takes microseconds and a hop to another thread, which the
 /// runtime's asynchronous file reads make, costs more than the read.
 /// </summary>
-public sealed class FileRangeStream(SafeFileHandle file, long start, long length) : Stream
+public sealed class FileRangeStream(SafeFileHandle file, long start, long length) : ReadOnlyStream
 {
     private readonly long _start = start;
     private readonly long _end = start + length;
     private long _position = start;
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => length;
-    public override long Position { get => _position - _start; set => throw new NotSupportedException(); }
+    public override long Position { get => _position - _start; }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -156,14 +153,6 @@ public sealed class FileRangeStream(SafeFileHandle file, long start, long length
             return ValueTask.FromException<int>(e);
         }
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

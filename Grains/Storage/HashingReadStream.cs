@@ -21,7 +21,7 @@ namespace Glance.Grains.Storage;
 /// hashes and writes each block on the reading thread instead.
 /// </para>
 /// </summary>
-public sealed class HashingReadStream : Stream
+public sealed class HashingReadStream : ReadOnlyStream
 {
     private const int BlockSize = 1 << 20;
     private const int Ring = 4;
@@ -306,21 +306,10 @@ public sealed class HashingReadStream : Stream
         }
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     public override int Read(byte[] buffer, int offset, int count) =>
         ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => _total; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Position { get => _total; }
 
     protected override void Dispose(bool disposing)
     {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Glance.Grains.Storage;
 
 namespace Glance.Storage.Tests;
 
@@ -7,18 +8,14 @@ namespace Glance.Storage.Tests;
 /// buffer of the whole content), the same bytes for the same seed whatever the read sizes. Like an
 /// HTTP request body it has no length, honours cancellation, and can fail midway.
 /// </summary>
-public sealed class GeneratedStream(long length, ulong seed, long? failAfter = null, Action<long>? onProgress = null) : Stream
+public sealed class GeneratedStream(long length, ulong seed, long? failAfter = null, Action<long>? onProgress = null) : ReadOnlyStream
 {
     private long _position;
 
     /// <summary>Bytes handed out so far.</summary>
     public long BytesRead => _position;
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => _position; set => throw new NotSupportedException(); }
+    public override long Position { get => _position; }
 
     /// <summary>The whole content as an array (for small sizes).</summary>
     public static byte[] Bytes(int length, ulong seed)
@@ -54,14 +51,6 @@ public sealed class GeneratedStream(long length, ulong seed, long? failAfter = n
         return ValueTask.FromResult(Read(buffer.Span));
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
     // Byte p is byte p % 8 of SplitMix64(seed + p / 8): position-addressable, so any read size gives the same content.
     private static void Fill(Span<byte> buffer, long position, ulong seed)
     {
@@ -88,21 +77,11 @@ public sealed class GeneratedStream(long length, ulong seed, long? failAfter = n
 }
 
 /// <summary>Hides a stream's length and seeking, as a request body does.</summary>
-public sealed class NonSeekableStream(Stream inner) : Stream
+public sealed class NonSeekableStream(Stream inner) : ReadOnlyStream
 {
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
     public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
     public override int Read(Span<byte> buffer) => inner.Read(buffer);
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
