@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Glance.Api.Tests.Support;
-using Glance.Tests.Shared;
 using static Glance.Api.Tests.Support.ImageBytes;
 
 namespace Glance.Api.Tests;

@@ -74,33 +74,6 @@ public sealed class GlanceTestCluster : IAsyncDisposable
     }
 }
 
-/// <summary>A fresh temporary directory, deleted with the fixture.</summary>
-public sealed class TempDirectory : IDisposable
-{
-    /// <summary>Creates the directory.</summary>
-    public TempDirectory()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "glance-grains-tests-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    /// <summary>The directory.</summary>
-    public string Path { get; }
-
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort: a leftover temp directory is not a test failure.
-        }
-    }
-}
-
 /// <summary>The cluster most tests share: two silos on one fresh database.</summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {

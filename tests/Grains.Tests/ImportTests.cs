@@ -4,7 +4,6 @@ using Glance.Grains.Errors;
 using Glance.Grains.Identity;
 using Glance.Grains.Images;
 using Glance.Grains.Storage;
-using Glance.Tests.Shared;
 using Orleans.Runtime;
 using static Glance.Grains.Tests.Support;
 
