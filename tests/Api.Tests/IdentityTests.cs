@@ -69,30 +69,28 @@ public sealed class IdentityTests(ApiFixture fixture)
 /// <summary>A server with the default identity turned off, as in production.</summary>
 public sealed class NoDefaultIdentityFixture : IAsyncLifetime
 {
-    private readonly TempDirectory _directory = new();
-    private GlanceFactory? _factory;
+    private GlanceServer? _server;
 
     /// <summary>A client of the server.</summary>
-    public GlanceClient Client => (_factory ?? throw new InvalidOperationException("not started")).Client;
+    public GlanceClient Client => (_server ?? throw new InvalidOperationException("not started")).Client;
 
     /// <inheritdoc />
     public Task InitializeAsync()
     {
-        _factory = new GlanceFactory(_directory.Path, new Dictionary<string, string?>
+        _server = new GlanceServer(_ => new Dictionary<string, string?>
         {
             ["Glance:Identity:UseDefaultIdentity"] = "false",
-        }).Start();
+        });
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
     public async Task DisposeAsync()
     {
-        if (_factory is not null)
+        if (_server is not null)
         {
-            await _factory.DisposeAsync();
+            await _server.DisposeAsync();
         }
-        _directory.Dispose();
     }
 }
 

@@ -14,34 +14,32 @@ public sealed class LimitedServerFixture : IAsyncLifetime
     /// <summary>Glance:ImageData:UserStorageQuota.</summary>
     public const int Quota = 1024 * 1024 + 512 * 1024;
 
-    private readonly TempDirectory _directory = new();
-    private GlanceFactory? _factory;
+    private GlanceServer? _server;
 
     /// <summary>The running server.</summary>
-    public GlanceFactory Factory => _factory ?? throw new InvalidOperationException("Server not started");
+    public GlanceFactory Factory => (_server ?? throw new InvalidOperationException("Server not started")).Factory;
 
     /// <summary>Its data directory.</summary>
-    public string DataDirectory => _directory.Path;
+    public string DataDirectory => (_server ?? throw new InvalidOperationException("Server not started")).DataDirectory;
 
     /// <inheritdoc />
     public Task InitializeAsync()
     {
-        _factory = new GlanceFactory(_directory.Path, new Dictionary<string, string?>
+        _server = new GlanceServer(_ => new Dictionary<string, string?>
         {
             ["Glance:ImageData:ImageSizeCap"] = SizeCap.ToString(CultureInfo.InvariantCulture),
             ["Glance:ImageData:UserStorageQuota"] = Quota.ToString(CultureInfo.InvariantCulture),
-        }).Start();
+        });
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
     public async Task DisposeAsync()
     {
-        if (_factory is not null)
+        if (_server is not null)
         {
-            await _factory.DisposeAsync();
+            await _server.DisposeAsync();
         }
-        _directory.Dispose();
     }
 }
 

@@ -217,36 +217,34 @@ public sealed class ImportTests(ApiFixture fixture)
 public sealed class WebDownloadTests : IAsyncLifetime
 {
     private const long SizeCap = 4 << 20;
-    private readonly TempDirectory _directory = new();
     private readonly LoopbackHttpServer _web = new();
     private readonly LoopbackHttpServer _forbidden = new();
-    private GlanceFactory? _factory;
+    private GlanceServer? _server;
 
-    private GlanceClient Api => _factory!.Client;
+    private GlanceClient Api => _server!.Client;
 
     public Task InitializeAsync()
     {
-        _factory = new GlanceFactory(_directory.Path, new Dictionary<string, string?>
+        _server = new GlanceServer(_ => new Dictionary<string, string?>
         {
             ["Glance:Import:AllowedPorts:0"] = _web.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Glance:Import:AllowedHosts:0"] = "127.0.0.1",
             ["Glance:ImageData:ImageSizeCap"] = SizeCap.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        }).Start();
+        });
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
-        if (_factory is not null)
+        if (_server is not null)
         {
-            await _factory.DisposeAsync();
+            await _server.DisposeAsync();
         }
         await _web.DisposeAsync();
         await _forbidden.DisposeAsync();
-        _directory.Dispose();
     }
 
-    private string[] Files(string id) => FilesOf(_directory.Path, id);
+    private string[] Files(string id) => FilesOf(_server!.DataDirectory, id);
 
     private static string WebDownload(string uri) => JsonSerializer.Serialize(new { method = new { name = "web-download", uri } });
 

@@ -24,29 +24,27 @@ public sealed class PropertyProtectionsHttpTests : IAsyncLifetime
         delete = @
         """;
 
-    private readonly TempDirectory _directory = new();
-    private GlanceFactory? _factory;
+    private GlanceServer? _server;
 
-    private GlanceClient Client => (_factory ?? throw new InvalidOperationException("not started")).Client;
+    private GlanceClient Client => (_server ?? throw new InvalidOperationException("not started")).Client;
 
     public Task InitializeAsync()
     {
-        var file = Path.Combine(_directory.Path, "property-protections.conf");
-        File.WriteAllText(file, Rules);
-        _factory = new GlanceFactory(Path.Combine(_directory.Path, "data"), new Dictionary<string, string?>
+        _server = new GlanceServer(directory =>
         {
-            ["Glance:PropertyProtections:File"] = file,
-        }).Start();
+            var file = Path.Combine(directory, "property-protections.conf");
+            File.WriteAllText(file, Rules);
+            return new Dictionary<string, string?> { ["Glance:PropertyProtections:File"] = file };
+        });
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
-        if (_factory is not null)
+        if (_server is not null)
         {
-            await _factory.DisposeAsync();
+            await _server.DisposeAsync();
         }
-        _directory.Dispose();
     }
 
     [Fact]

@@ -6,18 +6,19 @@ namespace Glance.Api.Tests.Support;
 /// </summary>
 public sealed class ApiFixture : IAsyncLifetime
 {
-    private readonly TempDirectory _directory = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<object>>> _shared = new();
-    private GlanceFactory? _factory;
+    private GlanceServer? _server;
+
+    private GlanceServer Server => _server ?? throw new InvalidOperationException("Server not started");
 
     /// <summary>The running server.</summary>
-    public GlanceFactory Factory => _factory ?? throw new InvalidOperationException("Server not started");
+    public GlanceFactory Factory => Server.Factory;
 
     /// <summary>A client of the running server.</summary>
-    public GlanceClient Client => Factory.Client;
+    public GlanceClient Client => Server.Client;
 
     /// <summary>The data directory the server writes.</summary>
-    public string DataDirectory => _directory.Path;
+    public string DataDirectory => Server.DataDirectory;
 
     /// <summary>
     /// Data several tests read but none changes (e.g. a large image set), created once on
@@ -29,18 +30,17 @@ public sealed class ApiFixture : IAsyncLifetime
     /// <inheritdoc />
     public Task InitializeAsync()
     {
-        _factory = new GlanceFactory(_directory.Path).Start();
+        _server = new GlanceServer();
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
     public async Task DisposeAsync()
     {
-        if (_factory is not null)
+        if (_server is not null)
         {
-            await _factory.DisposeAsync();
+            await _server.DisposeAsync();
         }
-        _directory.Dispose();
     }
 }
 
