@@ -18,6 +18,20 @@ public static class ImageJson
     public static Task WriteImageAsync(HttpContext context, ImageRecord image, int status = StatusCodes.Status200OK) =>
         WriteBodyAsync(context, status, writer => WriteImage(writer, image));
 
+    /// <summary>A 200 whose body is <c>{"name": [items]}</c>, the shape of Glance's simple lists.</summary>
+    public static Task WriteListAsync<T>(HttpContext context, string name, IEnumerable<T> items, Action<Utf8JsonWriter, T> writeItem) =>
+        WriteBodyAsync(context, StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray(name);
+            foreach (var item in items)
+            {
+                writeItem(w, item);
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+
     /// <summary>Serializes a body into a buffer first, so the response carries a Content-Length.</summary>
     public static async Task WriteBodyAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
     {

@@ -49,18 +49,7 @@ public static class ImportApi
 
     private static async Task TasksAsync(HttpContext context, string id, IGrainFactory grains)
     {
-        var tasks = await grains.Image(id).ListTasksAsync(context.Caller());
-        await ImageJson.WriteBodyAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("tasks");
-            foreach (var task in tasks)
-            {
-                WriteTask(w, task);
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        });
+        await ImageJson.WriteListAsync(context, "tasks", await grains.Image(id).ListTasksAsync(context.Caller()), WriteTask);
     }
 
     /// <summary>

@@ -25,18 +25,7 @@ public static class ImagePropertiesApi
 
     private static async Task ListAsync(HttpContext context, string id, IGrainFactory grains)
     {
-        var all = await grains.Image(id).ListPropertiesAsync(context.Caller());
-        await ImageJson.WriteBodyAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("properties");
-            foreach (var property in all)
-            {
-                Write(w, property);
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        });
+        await ImageJson.WriteListAsync(context, "properties", await grains.Image(id).ListPropertiesAsync(context.Caller()), Write);
     }
 
     private static async Task ShowAsync(HttpContext context, string id, string name, IGrainFactory grains)

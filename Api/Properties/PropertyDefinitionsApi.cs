@@ -25,18 +25,7 @@ public static class PropertyDefinitionsApi
 
     private static async Task ListAsync(HttpContext context, IGrainFactory grains)
     {
-        var all = await grains.PropertyDefinitions().ListAsync();
-        await ImageJson.WriteBodyAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("definitions");
-            foreach (var definition in all)
-            {
-                Write(w, definition);
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        });
+        await ImageJson.WriteListAsync(context, "definitions", await grains.PropertyDefinitions().ListAsync(), Write);
     }
 
     private static async Task ShowAsync(HttpContext context, string name, IGrainFactory grains)
