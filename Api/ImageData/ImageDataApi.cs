@@ -63,28 +63,16 @@ public static class ImageDataApi
             using var body = new HashingReadStream(request.Body, ticket.MaxBytes);
             await store.WriteAsync(ticket.DataKey, body, context.RequestAborted);
             measured = await body.ResultAsync();
-            if (declared is { } expected && expected != measured.Size)
-            {
-                throw GlanceException.BadRequest($"Image size {measured.Size} does not match the declared {SizeHeader} {expected}.");
-            }
         }
         catch
         {
-            // Nothing half-written: drop the bytes (the store already left none for a failed
-            // write) and return the image to queued so that a retry works.
-            await store.DeleteAsync(ticket.DataKey, CancellationToken.None);
+            // Nothing half-written: the grain drops the bytes its ticket names and returns the
+            // image to queued so that a retry works.
             await grain.AbortUploadAsync(ticket.UploadId);
             throw;
         }
-        try
-        {
-            await grain.CompleteUploadAsync(ticket.UploadId, measured);
-        }
-        catch (GlanceException e) when (e.Kind == ErrorKind.Gone)
-        {
-            await store.DeleteAsync(ticket.DataKey, CancellationToken.None);
-            throw;
-        }
+        // The grain checks the size against the declared one and drops the bytes it refuses.
+        await grain.CompleteUploadAsync(ticket.UploadId, measured);
         return TypedResults.NoContent();
     }
 

@@ -68,20 +68,22 @@ public interface IImageGrain : IGrainWithGuidKey
     /// for <see cref="UploadTarget.Stage"/>) and returns where to write the bytes. Conflict when the
     /// image is not queued (a second concurrent upload included); bad request when the disk and
     /// container formats are not set (file uploads); too large when <paramref name="declaredSize"/>
-    /// exceeds the size cap or the owner's remaining quota.
+    /// exceeds the size cap or the owner's remaining quota. A declared size is checked again when
+    /// the upload completes.
     /// </summary>
     [Alias("begin-upload")]
     Task<UploadTicket> BeginUploadAsync(Caller caller, UploadTarget target, long? declaredSize);
 
     /// <summary>
     /// Records the size and hashes of a completed upload: the image becomes active (file) or
-    /// stays uploading with its data staged (stage). Gone when the image was deleted meanwhile
-    /// (the caller then deletes the bytes it wrote).
+    /// stays uploading with its data staged (stage). Bad request when the size is not the one
+    /// declared at <see cref="BeginUploadAsync"/> (the image goes back to queued); gone when the
+    /// image was deleted meanwhile. Either way the grain deletes the bytes written for the ticket.
     /// </summary>
     [Alias("complete-upload")]
     Task<ImageRecord> CompleteUploadAsync(Guid uploadId, UploadedData data);
 
-    /// <summary>Undoes a failed upload: back to queued, size cleared, so a retry works. Idempotent.</summary>
+    /// <summary>Undoes a failed upload: its bytes deleted, back to queued, size cleared, so a retry works. Idempotent.</summary>
     [Alias("abort-upload")]
     Task AbortUploadAsync(Guid uploadId);
 

@@ -222,7 +222,7 @@ public sealed partial class ImageGrain(
         var uploadId = Guid.NewGuid();
         var draft = state.State.Clone();
         draft.Status = next;
-        draft.Upload = new PendingUpload(uploadId, target, $"{Id:N}-{uploadId:N}", Now());
+        draft.Upload = new PendingUpload(uploadId, target, UploadKey(uploadId), Now(), declaredSize);
         draft.UpdatedAt = draft.Upload.StartedAt;
         await SaveAsync(draft, image.Owner);
         return new UploadTicket(uploadId, draft.Upload.DataKey, maxBytes);
@@ -238,7 +238,18 @@ public sealed partial class ImageGrain(
                 // Deleted during the upload: drop the bytes it just wrote before forgetting its key.
                 await DeleteDataAsync();
             }
+            else
+            {
+                // A ticket this grain no longer holds (start-up recovery undid it): its bytes are orphans.
+                await dataStore.DeleteAsync(UploadKey(uploadId), CancellationToken.None);
+            }
             throw new GlanceException(ErrorKind.Gone, $"Image {Id} could not be found after upload. The image may have been deleted during the upload.");
+        }
+        if (upload.DeclaredSize is { } declared && declared != data.Size)
+        {
+            // The bytes are not what the uploader announced: drop them, back to queued for a retry.
+            await UndoUploadAsync();
+            throw GlanceException.BadRequest($"Image size {data.Size} does not match the declared size {declared}.");
         }
         var draft = state.State.Clone();
         draft.Upload = null;
@@ -271,6 +282,8 @@ public sealed partial class ImageGrain(
     {
         if (state.State.Upload?.UploadId != uploadId)
         {
+            // Not (or no longer) this grain's ticket: still drop whatever was written under it.
+            await dataStore.DeleteAsync(UploadKey(uploadId), CancellationToken.None);
             return;
         }
         if (state.State.Status == ImageStatus.Deleted)
@@ -400,6 +413,9 @@ public sealed partial class ImageGrain(
         state.State.Status is null ? Task.CompletedTask : PublishAsync(previousOwner: null);
 
     /// <summary>Back to queued after a failed upload: partial bytes deleted, size cleared.</summary>
+    // Where an upload's bytes go: unique per upload, so a stale ticket's key can only name its own bytes.
+    private string UploadKey(Guid uploadId) => $"{Id:N}-{uploadId:N}";
+
     private async Task UndoUploadAsync()
     {
         var upload = state.State.Upload!;

@@ -104,7 +104,7 @@ public sealed class ImageState
 }
 
 /// <summary>An upload that has a ticket but has not completed (a write-ahead marker).</summary>
-public sealed record PendingUpload(Guid UploadId, UploadTarget Target, string DataKey, DateTimeOffset StartedAt);
+public sealed record PendingUpload(Guid UploadId, UploadTarget Target, string DataKey, DateTimeOffset StartedAt, long? DeclaredSize = null);
 
 /// <summary>An import that has been accepted and not finished (a write-ahead marker, like <see cref="PendingUpload"/>).</summary>
 /// <param name="TaskId">Its task (also the value of <c>os_glance_import_task</c>).</param>

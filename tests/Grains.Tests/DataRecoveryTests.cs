@@ -95,8 +95,11 @@ public sealed class DataRecoveryTests : IDisposable
             Assert.False(await Store().ExistsAsync(ticket.DataKey, CancellationToken.None));
             Assert.Null(await second.Image(id).OpenDataAsync(owner));
 
-            // The old ticket is dead; a new upload works.
+            // The old ticket is dead: an upload still writing under it when the process restarted
+            // finishes into nothing (its late bytes are deleted); a new upload works.
+            await WriteBlobAsync(Store(), ticket.DataKey);
             await ThrowsGlance(ErrorKind.Gone, () => second.Image(id).CompleteUploadAsync(ticket.UploadId, new UploadedData(1, "x", "y")));
+            Assert.Empty(FilesOf(id));
             var retry = await second.Image(id).BeginUploadAsync(owner, target, null);
             await WriteBlobAsync(Store(), retry.DataKey);
             var done = await second.Image(id).CompleteUploadAsync(retry.UploadId, new UploadedData(Payload.Length, "md5", "sha512"));
@@ -152,9 +155,6 @@ public sealed class DataRecoveryTests : IDisposable
         await grain.DeleteAsync(owner);
         await WriteBlobAsync(Store(), ticket.DataKey);
         await ThrowsGlance(ErrorKind.Gone, () => grain.CompleteUploadAsync(ticket.UploadId, new UploadedData(Payload.Length, "m", "s")));
-        // The HTTP tier deletes the bytes after a Gone too; either way none are left, and the
-        // delete is idempotent.
-        await Store().DeleteAsync(ticket.DataKey, CancellationToken.None);
         Assert.Empty(FilesOf(id));
         await ThrowsGlance(ErrorKind.NotFound, () => grain.GetAsync(owner));
 
@@ -168,6 +168,29 @@ public sealed class DataRecoveryTests : IDisposable
         await cluster.Image(other).RecoverDataAsync();
         await ThrowsGlance(ErrorKind.NotFound, () => cluster.Image(other).GetAsync(owner));
         Assert.Empty(FilesOf(other));
+    }
+
+    [Fact]
+    public async Task An_upload_whose_size_is_not_the_declared_one_is_refused_and_leaves_no_bytes()
+    {
+        var owner = Caller.Member(NewProject());
+        await using var cluster = await GlanceTestCluster.StartAsync(_directory.Path);
+        var id = (await CreateUploadableAsync(cluster, owner)).Id;
+        var grain = cluster.Image(id);
+
+        // The rule holds for any caller of the grain, not only the HTTP tier.
+        var ticket = await grain.BeginUploadAsync(owner, UploadTarget.File, Payload.Length + 1);
+        await WriteBlobAsync(Store(), ticket.DataKey);
+        await ThrowsGlance(ErrorKind.BadRequest, () => grain.CompleteUploadAsync(ticket.UploadId, new UploadedData(Payload.Length, "m", "s")));
+        var image = await grain.GetAsync(owner);
+        Assert.Equal(ImageStatus.Queued, image.Status);
+        Assert.Null(image.Size);
+        Assert.Empty(FilesOf(id));
+
+        // A retry with the right size works.
+        var retry = await grain.BeginUploadAsync(owner, UploadTarget.File, Payload.Length);
+        await WriteBlobAsync(Store(), retry.DataKey);
+        Assert.Equal(ImageStatus.Active, (await grain.CompleteUploadAsync(retry.UploadId, new UploadedData(Payload.Length, "m", "s"))).Status);
     }
 
     [Fact]
