@@ -126,25 +126,24 @@ public sealed partial class ImageGrain(
 
     async Task<(ImageProperty Property, bool Created)> IImageGrain.SetPropertyAsync(Caller caller, string name, PropertyWrite write, string? ifMatch)
     {
-        var image = Modifiable(caller);
-        ImageSchema.EnsurePropertyName(name);
-        var draft = state.State.Clone();
-        var result = await ApplyPropertiesAsync(caller, draft, [new PropertyChange(PropertyChangeKind.Put, name, write, ifMatch)], reset: false);
-        Project(draft, result.Set);
-        draft.UpdatedAt = Now();
-        await SaveAsync(draft, image.Owner);
+        var result = await ChangeOnePropertyAsync(caller, new PropertyChange(PropertyChangeKind.Put, name, write, ifMatch));
         return (result.Set.Properties[name], result.Created);
     }
 
-    async Task IImageGrain.RemovePropertyAsync(Caller caller, string name, string? ifMatch)
+    async Task IImageGrain.RemovePropertyAsync(Caller caller, string name, string? ifMatch) =>
+        await ChangeOnePropertyAsync(caller, new PropertyChange(PropertyChangeKind.Remove, name, null, ifMatch));
+
+    /// <summary>The properties subresource's one-property write: checked, applied, saved.</summary>
+    private async Task<PropertyApplyResult> ChangeOnePropertyAsync(Caller caller, PropertyChange change)
     {
         var image = Modifiable(caller);
-        ImageSchema.EnsurePropertyName(name);
+        ImageSchema.EnsurePropertyName(change.Name);
         var draft = state.State.Clone();
-        var result = await ApplyPropertiesAsync(caller, draft, [new PropertyChange(PropertyChangeKind.Remove, name, null, ifMatch)], reset: false);
+        var result = await ApplyPropertiesAsync(caller, draft, [change], reset: false);
         Project(draft, result.Set);
         draft.UpdatedAt = Now();
         await SaveAsync(draft, image.Owner);
+        return result;
     }
 
     async Task IImageGrain.TagAsync(Caller caller, string tag)
