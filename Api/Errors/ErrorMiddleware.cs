@@ -14,16 +14,16 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
             await next(context);
             if (context.Response.StatusCode >= 400 && !context.Response.HasStarted && (context.Response.ContentLength ?? 0) == 0)
             {
-                await ErrorResponses.WriteAsync(context, context.Response.StatusCode, ErrorResponses.DefaultMessage(context.Response.StatusCode));
+                await AnswerAsync(context, context.Response.StatusCode, ErrorResponses.DefaultMessage(context.Response.StatusCode));
             }
         }
         catch (GlanceException e) when (!context.Response.HasStarted)
         {
-            await ErrorResponses.WriteAsync(context, (int)e.Kind, e.Message);
+            await AnswerAsync(context, (int)e.Kind, e.Message);
         }
         catch (BadHttpRequestException e) when (!context.Response.HasStarted)
         {
-            await ErrorResponses.WriteAsync(context, e.StatusCode, e.Message);
+            await AnswerAsync(context, e.StatusCode, e.Message);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -34,5 +34,12 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
             logger.LogError(e, "Unhandled error for {Method} {Path}", context.Request.Method, context.Request.Path);
             await ErrorResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, "The server has either erred or is incapable of performing the requested operation.");
         }
+    }
+
+    /// <summary>Answers a refused request, with the one log line a failed request gets (successes get none).</summary>
+    private Task AnswerAsync(HttpContext context, int status, string message)
+    {
+        logger.LogInformation("{Method} {Path} answered {Status}: {Message}", context.Request.Method, context.Request.Path, status, message);
+        return ErrorResponses.WriteAsync(context, status, message);
     }
 }

@@ -17,7 +17,6 @@ public static class GlanceApiExtensions
     {
         builder.Services.AddOptions<IdentityOptions>().BindConfiguration(IdentityOptions.Section);
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
-        // Metadata bodies are small; image data (a later endpoint) sets its own limit.
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k =>
         {
             k.AddServerHeader = false;

@@ -19,13 +19,27 @@ public sealed class RequestIdMiddleware(RequestDelegate next)
     public Task InvokeAsync(HttpContext context)
     {
         var sent = context.Request.Headers[Header].ToString();
+        // An id Kestrel could not send back (not visible ASCII) is replaced, never echoed.
+        var id = sent.Length == 0 || sent.Length > MaxLength || !IsPrintableAscii(sent) ? $"req-{Guid.NewGuid()}"
+            : sent.StartsWith("req-", StringComparison.Ordinal) ? sent : $"req-{sent}";
+        context.Response.Headers[Header] = id;
         if (sent.Length > MaxLength)
         {
             throw new BadHttpRequestException($"Request id is longer than {MaxLength} characters.", StatusCodes.Status431RequestHeaderFieldsTooLarge);
         }
-        var id = sent.Length == 0 ? $"req-{Guid.NewGuid()}" : sent.StartsWith("req-", StringComparison.Ordinal) ? sent : $"req-{sent}";
-        context.Response.Headers[Header] = id;
         Orleans.Runtime.RequestContext.Set(ContextKey, id);
         return next(context);
+    }
+
+    private static bool IsPrintableAscii(string value)
+    {
+        foreach (var c in value)
+        {
+            if (c is < '!' or > '~')
+            {
+                return false;
+            }
+        }
+        return true;
     }
 }

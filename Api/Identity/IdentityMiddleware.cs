@@ -19,28 +19,38 @@ public sealed class IdentityMiddleware(RequestDelegate next, IOptions<IdentityOp
             return next(context);
         }
         var headers = context.Request.Headers;
-        var status = headers["X-Identity-Status"].ToString();
-        var project = FirstOf(headers["X-Project-Id"], headers["X-Tenant-Id"], headers["X-Tenant"]);
-        var user = FirstOf(headers["X-User-Id"], headers["X-User"]);
-        var roles = headers["X-Roles"].ToString();
         Caller caller;
-        if (status.Length > 0 && !status.Equals("Confirmed", StringComparison.OrdinalIgnoreCase))
+        if (!IdentityHeaders.Any(headers.ContainsKey))
         {
-            throw new GlanceException(ErrorKind.Unauthorized, "The request you have made requires authentication.");
-        }
-        if (status.Length == 0 && project is null && user is null && roles.Length == 0)
-        {
-            caller = options.Value.UseDefaultIdentity
-                ? _defaultCaller
-                : throw new GlanceException(ErrorKind.Unauthorized, "The request you have made requires authentication.");
+            caller = options.Value.UseDefaultIdentity ? _defaultCaller : throw Unauthenticated();
         }
         else
         {
-            caller = new Caller(project, user, Roles(roles));
+            // A header that is present but empty is what a proxy forwards for a request it did not
+            // authenticate: never the default identity, never "no project".
+            if (IdentityHeaders.Any(h => headers.TryGetValue(h, out var value) && string.IsNullOrWhiteSpace(value.ToString())))
+            {
+                throw Unauthenticated();
+            }
+            var status = headers["X-Identity-Status"].ToString();
+            if (status.Length > 0 && !status.Equals("Confirmed", StringComparison.OrdinalIgnoreCase))
+            {
+                throw Unauthenticated();
+            }
+            caller = new Caller(
+                FirstOf(headers["X-Project-Id"], headers["X-Tenant-Id"], headers["X-Tenant"]),
+                FirstOf(headers["X-User-Id"], headers["X-User"]),
+                Roles(headers["X-Roles"].ToString()));
         }
         context.Features.Set(caller);
         return next(context);
     }
+
+    private static readonly string[] IdentityHeaders =
+        ["X-Identity-Status", "X-Project-Id", "X-Tenant-Id", "X-Tenant", "X-User-Id", "X-User", "X-Roles"];
+
+    private static GlanceException Unauthenticated() =>
+        new(ErrorKind.Unauthorized, "The request you have made requires authentication.");
 
     private static string? FirstOf(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrEmpty(v));
 

@@ -116,15 +116,15 @@ public static class ImagesApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> TagAsync(HttpContext context, string id, string tag, IGrainFactory grains)
+    private static async Task<IResult> TagAsync(HttpContext context, string id, IGrainFactory grains)
     {
-        await grains.Image(id).TagAsync(context.Caller(), tag);
+        await grains.Image(id).TagAsync(context.Caller(), RawPath.LastSegment(context));
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> UntagAsync(HttpContext context, string id, string tag, IGrainFactory grains)
+    private static async Task<IResult> UntagAsync(HttpContext context, string id, IGrainFactory grains)
     {
-        await grains.Image(id).UntagAsync(context.Caller(), tag);
+        await grains.Image(id).UntagAsync(context.Caller(), RawPath.LastSegment(context));
         return TypedResults.NoContent();
     }
 

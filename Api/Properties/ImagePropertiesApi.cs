@@ -28,15 +28,17 @@ public static class ImagePropertiesApi
         await ImageJson.WriteListAsync(context, "properties", await grains.Image(id).ListPropertiesAsync(context.Caller()), Write);
     }
 
-    private static async Task ShowAsync(HttpContext context, string id, string name, IGrainFactory grains)
+    private static async Task ShowAsync(HttpContext context, string id, IGrainFactory grains)
     {
+        var name = RawPath.LastSegment(context);
         var property = await grains.Image(id).GetPropertyAsync(context.Caller(), name);
         context.Response.Headers.ETag = Quote(property.ETag);
         await ImageJson.WriteBodyAsync(context, StatusCodes.Status200OK, w => Write(w, property));
     }
 
-    private static async Task PutAsync(HttpContext context, string id, string name, IGrainFactory grains)
+    private static async Task PutAsync(HttpContext context, string id, IGrainFactory grains)
     {
+        var name = RawPath.LastSegment(context);
         var image = grains.Image(id);
         using var body = await RequestBody.ReadJsonAsync(context.Request)
             ?? throw GlanceException.BadRequest("Body expected in request.");
@@ -51,8 +53,9 @@ public static class ImagePropertiesApi
         await ImageJson.WriteBodyAsync(context, created ? StatusCodes.Status201Created : StatusCodes.Status200OK, w => Write(w, property));
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext context, string id, string name, IGrainFactory grains)
+    private static async Task<IResult> DeleteAsync(HttpContext context, string id, IGrainFactory grains)
     {
+        var name = RawPath.LastSegment(context);
         await grains.Image(id).RemovePropertyAsync(context.Caller(), name, IfMatch(context.Request));
         return TypedResults.NoContent();
     }
