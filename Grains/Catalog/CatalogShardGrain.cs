@@ -7,10 +7,10 @@ namespace Glance.Grains.Catalog;
 /// </summary>
 [GrainType("glance.catalog-shard")]
 [Reentrant] // Queries run between writes; writes re-check versions after awaiting storage.
-public sealed class CatalogShardGrain(ICatalogStore store, Properties.PropertyProtections protections) : Grain, ICatalogShardGrain
+public sealed class CatalogShardGrain(ICatalogStore store, Properties.PropertyProtections protections, TimeProvider clock) : Grain, ICatalogShardGrain
 {
     private readonly Dictionary<Guid, CatalogEntry> _entries = [];
-    private readonly Dictionary<Guid, long> _removed = [];
+    private readonly RecentRemovals _removed = new(clock);
     private readonly SortedSet<ImageRecord> _newestFirst = new(ImageOrdering.Default);
 
     private long Shard => this.GetPrimaryKeyLong();
@@ -46,7 +46,7 @@ public sealed class CatalogShardGrain(ICatalogStore store, Properties.PropertyPr
         if (!IsStale(imageId, version))
         {
             Drop(imageId);
-            _removed[imageId] = version;
+            _removed.Add(imageId, version);
         }
     }
 
@@ -128,7 +128,7 @@ public sealed class CatalogShardGrain(ICatalogStore store, Properties.PropertyPr
 
     private bool IsStale(Guid imageId, long version) =>
         (_entries.TryGetValue(imageId, out var current) && current.Version >= version)
-        || (_removed.TryGetValue(imageId, out var removedAt) && removedAt >= version);
+        || _removed.Covers(imageId, version);
 
     private void Put(CatalogEntry entry)
     {

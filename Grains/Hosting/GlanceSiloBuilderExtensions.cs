@@ -63,7 +63,9 @@ public static class GlanceSiloBuilderExtensions
     public static ISiloBuilder AddGlanceGrains(this ISiloBuilder silo, IConfiguration configuration)
     {
         silo.Services.TryAddSingleton(TimeProvider.System);
-        silo.Services.AddOptions<ImageQuotaOptions>().Bind(configuration.GetSection(ImageQuotaOptions.Section));
+        silo.Services.AddOptions<ImageQuotaOptions>().Bind(configuration.GetSection(ImageQuotaOptions.Section))
+            .Validate(o => o.Problem() is null, $"Invalid {ImageQuotaOptions.Section} settings (see ImageQuotaOptions.Problem)")
+            .ValidateOnStart();
         // Read now, so a bad rules file stops start-up rather than the first property write.
         var protections = configuration.GetSection(Properties.PropertyProtectionOptions.Section).Get<Properties.PropertyProtectionOptions>();
         silo.Services.AddSingleton(Properties.PropertyProtections.Load(protections?.File));

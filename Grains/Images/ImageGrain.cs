@@ -42,6 +42,11 @@ public sealed partial class ImageGrain(
         {
             throw GlanceException.Conflict($"Image ID {Id} already exists!");
         }
+        if (string.IsNullOrEmpty(caller.ProjectId))
+        {
+            // An ownerless image would be every tenant's to see and nobody's to delete.
+            throw GlanceException.Forbidden("A caller without a project cannot create images.");
+        }
         var now = Now();
         var created = new ImageState { Status = ImageStatus.Queued, Owner = caller.ProjectId, CreatedAt = now, UpdatedAt = now };
         // Read-only and reserved names are refused (403) before any value is validated (400).
@@ -65,12 +70,12 @@ public sealed partial class ImageGrain(
                 changes.Add(PatchChange(new PatchOperation(PatchOp.Add, attribute, valueJson)));
             }
         }
-        EnsureQuotas(created);
         if (changes.Count > 0)
         {
             // A new image's property set starts empty (reset), whatever an earlier failed create left.
-            Project(created, (await ApplyPropertiesAsync(caller, created, changes.ToImmutable(), reset: true)).Set);
+            Project(created, await PreviewPropertiesAsync(caller, created, changes.ToImmutable(), reset: true));
         }
+        EnsureQuotas(created);
         // previousOwner = the owner: a new image is in no shard, so there is no former shard to clear.
         await SaveAsync(created, previousOwner: created.Owner);
         return ImageAccess.ForCaller(caller, View, protections);
@@ -84,7 +89,8 @@ public sealed partial class ImageGrain(
         var draft = state.State.Clone();
         var changes = ImmutableArray.CreateBuilder<PropertyChange>();
         // Everything is validated before anything is written: base attributes on the draft, property
-        // values here; the property set then applies all its changes or none, and the image is saved last.
+        // changes by the property set (a preview, nothing written). The image write, carrying the
+        // set's delta, is the patch's commit point; the set is written after it (see SaveAsync).
         foreach (var operation in operations)
         {
             ImageSchema.EnsureWritable(operation.Attribute);
@@ -97,11 +103,11 @@ public sealed partial class ImageGrain(
                 changes.Add(PatchChange(operation));
             }
         }
-        EnsureQuotas(draft);
         if (changes.Count > 0)
         {
-            Project(draft, (await ApplyPropertiesAsync(caller, draft, changes.ToImmutable(), reset: false)).Set);
+            Project(draft, await PreviewPropertiesAsync(caller, draft, changes.ToImmutable(), reset: false));
         }
+        EnsureQuotas(draft);
         draft.UpdatedAt = Now();
         await SaveAsync(draft, image.Owner);
         return ImageAccess.ForCaller(caller, View, protections);
@@ -126,24 +132,25 @@ public sealed partial class ImageGrain(
 
     async Task<(ImageProperty Property, bool Created)> IImageGrain.SetPropertyAsync(Caller caller, string name, PropertyWrite write, string? ifMatch)
     {
-        var result = await ChangeOnePropertyAsync(caller, new PropertyChange(PropertyChangeKind.Put, name, write, ifMatch));
-        return (result.Set.Properties[name], result.Created);
+        var preview = await ChangeOnePropertyAsync(caller, new PropertyChange(PropertyChangeKind.Put, name, write, ifMatch));
+        return (preview.Set.Properties[name], preview.Created);
     }
 
     async Task IImageGrain.RemovePropertyAsync(Caller caller, string name, string? ifMatch) =>
         await ChangeOnePropertyAsync(caller, new PropertyChange(PropertyChangeKind.Remove, name, null, ifMatch));
 
     /// <summary>The properties subresource's one-property write: checked, applied, saved.</summary>
-    private async Task<PropertyApplyResult> ChangeOnePropertyAsync(Caller caller, PropertyChange change)
+    private async Task<PropertyPreview> ChangeOnePropertyAsync(Caller caller, PropertyChange change)
     {
         var image = Modifiable(caller);
         ImageSchema.EnsurePropertyName(change.Name);
         var draft = state.State.Clone();
-        var result = await ApplyPropertiesAsync(caller, draft, [change], reset: false);
-        Project(draft, result.Set);
+        var preview = await PreviewPropertiesAsync(caller, draft, [change], reset: false);
+        Project(draft, preview);
+        EnsureQuotas(draft);
         draft.UpdatedAt = Now();
         await SaveAsync(draft, image.Owner);
-        return result;
+        return preview;
     }
 
     async Task IImageGrain.TagAsync(Caller caller, string tag)
@@ -377,7 +384,10 @@ public sealed partial class ImageGrain(
     async Task<ImageMember> IImageGrain.SetMemberStatusAsync(Caller caller, string memberId, MemberStatus status)
     {
         var image = Visible(caller);
-        if (!state.State.Members.TryGetValue(memberId, out var member) || image.Visibility != ImageVisibility.Shared)
+        // Only the owner may learn who else an image is shared with: to anyone else another
+        // project's membership is absent, the same answer as for a project never added (as Glance).
+        var mayKnow = ImageAccess.CanModify(caller, image) || memberId == caller.ProjectId;
+        if (!mayKnow || !state.State.Members.TryGetValue(memberId, out var member) || image.Visibility != ImageVisibility.Shared)
         {
             throw GlanceException.NotFound($"Member {memberId} not found for image {Id}.");
         }
@@ -560,11 +570,13 @@ public sealed partial class ImageGrain(
     private IImagePropertiesGrain PropertySetGrain => GrainFactory.GetGrain<IImagePropertiesGrain>(Id);
 
     /// <summary>
-    /// Applies changes to the image's property set (which enforces the property rules and writes
-    /// first); the caller then projects the returned set onto its draft and saves the image.
+    /// Asks the image's property set (which enforces the property rules) what the changes give,
+    /// without writing; the caller projects the preview onto its draft and saves the image.
     /// </summary>
-    private async Task<PropertyApplyResult> ApplyPropertiesAsync(Caller caller, ImageState draft, ImmutableArray<PropertyChange> changes, bool reset)
+    private async Task<PropertyPreview> PreviewPropertiesAsync(Caller caller, ImageState draft, ImmutableArray<PropertyChange> changes, bool reset)
     {
+        // The set must have every earlier change before a new one is computed on top of it.
+        await CommitPendingPropertiesAsync();
         var definitions = await DefinitionsAsync(changes.Any(c => c.Write is not null));
         var batch = new PropertyBatch
         {
@@ -580,8 +592,23 @@ public sealed partial class ImageGrain(
                 : null,
             Reset = reset,
             Now = Now(),
+            MaxValueBytes = _quotas.ImagePropertyValueBytes,
         };
-        return await PropertySetGrain.ApplyAsync(batch);
+        return await PropertySetGrain.PreviewAsync(batch);
+    }
+
+    /// <summary>
+    /// Sends the property-set delta that the stored image carries, if the set may not have it yet
+    /// (the process died between the two writes, or the set's write failed). Idempotent.
+    /// </summary>
+    private async Task CommitPendingPropertiesAsync()
+    {
+        if (state.State.PendingProperties is { } pending)
+        {
+            await PropertySetGrain.CommitAsync(pending);
+            // Only in memory: the stored copy is harmless (sent again, it changes nothing) and goes with the next write.
+            state.State.PendingProperties = null;
+        }
     }
 
     /// <summary>The property set as stored; for an image whose properties predate property sets, its string properties.</summary>
@@ -589,6 +616,7 @@ public sealed partial class ImageGrain(
     {
         if (state.State.PropertiesVersion != 0)
         {
+            await CommitPendingPropertiesAsync();
             return await PropertySetGrain.GetAsync();
         }
         var properties = state.State.Properties.Where(p => !IsServiceProperty(p.Key)).ToImmutableSortedDictionary(
@@ -602,9 +630,14 @@ public sealed partial class ImageGrain(
         return new PropertySet(0, properties);
     }
 
-    /// <summary>Replaces the draft's projection of the property set (service properties stay) with <paramref name="set"/>.</summary>
-    private static void Project(ImageState draft, PropertySet set)
+    /// <summary>
+    /// Replaces the draft's projection of the property set (service properties stay) with the
+    /// preview's set, and records the delta the set is to be sent once the draft is saved.
+    /// </summary>
+    private static void Project(ImageState draft, PropertyPreview preview)
     {
+        var set = preview.Set;
+        draft.PendingProperties = preview.Delta;
         foreach (var key in draft.Properties.Keys.Where(k => !IsServiceProperty(k)).ToList())
         {
             draft.Properties.Remove(key);
@@ -622,8 +655,9 @@ public sealed partial class ImageGrain(
     }
 
     /// <summary>
-    /// Activation: if a crash fell between a property-set write and the image write, the image's
-    /// projection is behind the set's version; bring it up to date.
+    /// Activation: if the process died after an image write and before the property-set write it
+    /// carried, the set is sent that delta again, so that the patch holds whole (never the set's
+    /// half without the image's, since the image write comes first).
     /// </summary>
     private async Task ResyncPropertiesAsync()
     {
@@ -631,13 +665,7 @@ public sealed partial class ImageGrain(
         {
             return;
         }
-        var set = await PropertySetGrain.GetAsync();
-        if (set.Version != 0 && set.Version != state.State.PropertiesVersion)
-        {
-            var draft = state.State.Clone();
-            Project(draft, set);
-            await SaveAsync(draft, draft.Owner);
-        }
+        await CommitPendingPropertiesAsync();
     }
 
     private static bool IsServiceProperty(string name) => name.StartsWith(ImageAttributes.ServicePrefix, StringComparison.Ordinal);
@@ -651,6 +679,10 @@ public sealed partial class ImageGrain(
 
     private void EnsureQuotas(ImageState draft)
     {
+        if (draft.MetadataBytes() is var bytes && bytes > _quotas.ImageMetadataBytes)
+        {
+            throw GlanceException.TooLarge($"Image metadata is too large: attempted {bytes} bytes of properties and tags, maximum {_quotas.ImageMetadataBytes}");
+        }
         if (draft.Tags.Count > _quotas.ImageTagQuota)
         {
             throw GlanceException.TooLarge($"Maximum number of tags exceeded: attempted {draft.Tags.Count}, maximum {_quotas.ImageTagQuota}");
@@ -699,6 +731,19 @@ public sealed partial class ImageGrain(
             _view = null;
             _memberStatuses = null;
             throw;
+        }
+        if (draft.PendingProperties is not null)
+        {
+            try
+            {
+                await CommitPendingPropertiesAsync();
+            }
+            catch (Exception exception)
+            {
+                // The write stands (the image carries the delta); the next property read or write, or
+                // the next activation, sends it again.
+                logger.LogWarning(exception, "Writing the property set of image {ImageId} failed; it is sent again before the next use", Id);
+            }
         }
         await PublishAsync(previousOwner);
     }

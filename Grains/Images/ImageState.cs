@@ -34,6 +34,17 @@ public sealed class ImageState
     /// <summary>The version of the image's property set that <see cref="Properties"/> shows (0: none yet).</summary>
     public long PropertiesVersion { get; set; }
 
+    /// <summary>
+    /// The property-set change this image write carries. The image is written first (the commit
+    /// point of a patch), the set after; a crash between them is finished by sending it again.
+    /// </summary>
+    public Glance.Grains.Properties.PropertyDelta? PendingProperties { get; set; }
+
+    /// <summary>UTF-8 bytes of the metadata that lists show: additional properties (names and values) and tags.</summary>
+    public long MetadataBytes() =>
+        Properties.Sum(p => (long)System.Text.Encoding.UTF8.GetByteCount(p.Key) + System.Text.Encoding.UTF8.GetByteCount(p.Value))
+        + Tags.Sum(t => (long)System.Text.Encoding.UTF8.GetByteCount(t));
+
     /// <summary>Key of the image's data in the data store, once uploaded.</summary>
     public string? DataKey { get; set; }
 

@@ -12,9 +12,20 @@ public interface IImagePropertiesGrain : IGrainWithGuidKey
     [ReadOnly, Alias("get")]
     Task<PropertySet> GetAsync();
 
-    /// <summary>Applies every change of the batch or none; returns the new set (and whether the last change created a property).</summary>
-    [Alias("apply")]
-    Task<PropertyApplyResult> ApplyAsync(PropertyBatch batch);
+    /// <summary>
+    /// Checks every change of the batch and computes the outcome without writing anything: the new
+    /// set (at the next version) and the delta that <see cref="CommitAsync"/> writes. The image grain
+    /// records the delta in its own state first; that image write is the patch's commit point.
+    /// </summary>
+    [ReadOnly, Alias("preview")]
+    Task<PropertyPreview> PreviewAsync(PropertyBatch batch);
+
+    /// <summary>
+    /// Writes a previewed delta the image has recorded; a delta already written (its version is not
+    /// newer than the set's) changes nothing, so the image grain may send it again after a crash.
+    /// </summary>
+    [Alias("commit")]
+    Task<PropertySet> CommitAsync(PropertyDelta delta);
 }
 
 /// <summary>What a change does.</summary>
@@ -64,6 +75,8 @@ public sealed record PropertyBatch
     [Id(7)] public bool Reset { get; init; }
     /// <summary>The time to stamp (whole seconds).</summary>
     [Id(8)] public DateTimeOffset Now { get; init; }
+    /// <summary>Longest value a property may hold, in UTF-8 bytes as the image view shows it.</summary>
+    [Id(9)] public int MaxValueBytes { get; init; } = int.MaxValue;
 }
 
 /// <summary>A property set at a version.</summary>
@@ -72,8 +85,21 @@ public sealed record PropertySet(
     [property: Id(0)] long Version,
     [property: Id(1)] ImmutableSortedDictionary<string, ImageProperty> Properties);
 
-/// <summary>The result of a batch.</summary>
-[GenerateSerializer, Immutable, Alias("glance.property-apply-result")]
-public sealed record PropertyApplyResult(
+/// <summary>The outcome of a batch, not yet written.</summary>
+[GenerateSerializer, Immutable, Alias("glance.property-preview")]
+public sealed record PropertyPreview(
     [property: Id(0)] PropertySet Set,
-    [property: Id(1)] bool Created);
+    [property: Id(1)] bool Created,
+    [property: Id(2)] PropertyDelta Delta);
+
+/// <summary>
+/// What a batch changes in a property set, as written: the properties it creates or replaces (with
+/// their ETags and times) and the names it removes. Applying it needs no rule, so applying it again
+/// gives the same set. Persisted in the image's state until the set has it (JSON: add, don't rename).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("glance.property-delta")]
+public sealed record PropertyDelta(
+    [property: Id(0)] long Version,
+    [property: Id(1)] bool Reset,
+    [property: Id(2)] ImmutableArray<ImageProperty> Upserts,
+    [property: Id(3)] ImmutableArray<string> Removals);

@@ -30,11 +30,12 @@ public sealed class ImagePropertiesGrain(
 
     Task<PropertySet> IImagePropertiesGrain.GetAsync() => Task.FromResult(Snapshot(state.State));
 
-    async Task<PropertyApplyResult> IImagePropertiesGrain.ApplyAsync(PropertyBatch batch)
+    Task<PropertyPreview> IImagePropertiesGrain.PreviewAsync(PropertyBatch batch)
     {
+        var current = state.State.Properties;
         var working = batch.Reset
             ? new SortedDictionary<string, ImageProperty>(StringComparer.Ordinal)
-            : new SortedDictionary<string, ImageProperty>(state.State.Properties, StringComparer.Ordinal);
+            : new SortedDictionary<string, ImageProperty>(current, StringComparer.Ordinal);
         if (!batch.Reset && state.State.Version == 0 && batch.Seed is { } seed)
         {
             foreach (var (name, value) in seed)
@@ -55,7 +56,36 @@ public sealed class ImagePropertiesGrain(
         {
             throw GlanceException.TooLarge($"Maximum number of properties exceeded: attempted {working.Count + batch.Reserved}, maximum {batch.Quota}");
         }
-        var next = new ImagePropertiesState { Version = state.State.Version + 1, Properties = working };
+        // The delta: what is new or different (by reference: untouched properties are the same objects).
+        var upserts = working.Values.Where(p => batch.Reset || !current.TryGetValue(p.Name, out var was) || !ReferenceEquals(was, p)).ToImmutableArray();
+        var removals = batch.Reset ? [] : current.Keys.Where(name => !working.ContainsKey(name)).ToImmutableArray();
+        var version = state.State.Version + 1;
+        var set = new PropertySet(version, working.ToImmutableSortedDictionary(StringComparer.Ordinal));
+        return Task.FromResult(new PropertyPreview(set, created, new PropertyDelta(version, batch.Reset, upserts, removals)));
+    }
+
+    async Task<PropertySet> IImagePropertiesGrain.CommitAsync(PropertyDelta delta)
+    {
+        if (delta.Version <= state.State.Version)
+        {
+            return Snapshot(state.State); // Written before (the image sent it again after a crash).
+        }
+        if (delta.Version != state.State.Version + 1)
+        {
+            throw new InvalidOperationException($"Property set of image {this.GetPrimaryKey()} is at version {state.State.Version}; a delta for version {delta.Version} does not follow it.");
+        }
+        var working = delta.Reset
+            ? new SortedDictionary<string, ImageProperty>(StringComparer.Ordinal)
+            : new SortedDictionary<string, ImageProperty>(state.State.Properties, StringComparer.Ordinal);
+        foreach (var name in delta.Removals)
+        {
+            working.Remove(name);
+        }
+        foreach (var property in delta.Upserts)
+        {
+            working[property.Name] = property;
+        }
+        var next = new ImagePropertiesState { Version = delta.Version, Properties = working };
         var before = state.State;
         state.State = next;
         try
@@ -67,7 +97,7 @@ public sealed class ImagePropertiesGrain(
             state.State = before;
             throw;
         }
-        return new PropertyApplyResult(Snapshot(next), created);
+        return Snapshot(next);
     }
 
     /// <summary>Applies one change to the working set; true when it created a property.</summary>
@@ -75,12 +105,17 @@ public sealed class ImagePropertiesGrain(
     {
         var caller = batch.Caller;
         var name = change.Name;
-        working.TryGetValue(name, out var existing);
-        var visible = existing is not null && ImageAccess.CanSeeProperty(caller, batch.ImageOwner, existing.Visibility, existing.Owner)
-            && protections.Allows(caller, name, "read");
+        working.TryGetValue(name, out var stored);
+        // A property the caller may not see is absent for it in every answer, so that no status or
+        // message tells its name: reading and deleting answer as for a name never set, and a write
+        // creates the caller's own property in its place (names an operator wants locked belong in
+        // the protection rules, which go by name and so reveal nothing).
+        var existing = stored is not null && ImageAccess.CanSeeProperty(caller, batch.ImageOwner, stored.Visibility, stored.Owner)
+            && protections.Allows(caller, name, "read")
+            ? stored
+            : null;
         var isRemove = change.Kind is PropertyChangeKind.Remove or PropertyChangeKind.PatchRemove;
-        // An invisible property is absent for this caller as far as reading and deleting go.
-        if (existing is null || (!visible && isRemove))
+        if (existing is null)
         {
             switch (change.Kind)
             {
@@ -94,12 +129,8 @@ public sealed class ImagePropertiesGrain(
                 throw new GlanceException(ErrorKind.PreconditionFailed, $"Property {name} does not exist: If-Match {change.IfMatch} does not hold.");
             }
         }
-        if (existing is not null)
+        else
         {
-            if (!visible)
-            {
-                throw GlanceException.Forbidden($"Property {name} may not be changed by project {caller.ProjectId}.");
-            }
             if (change.Kind == PropertyChangeKind.PatchAddNew)
             {
                 throw GlanceException.Conflict($"Property {name} already present.");
@@ -170,6 +201,10 @@ public sealed class ImagePropertiesGrain(
             throw GlanceException.BadRequest($"Property '{name}': the description is longer than {PropertyDefinition.MaxDescriptionLength} characters.");
         }
         var flat = written.FlatValue;
+        if (System.Text.Encoding.UTF8.GetByteCount(flat) > batch.MaxValueBytes)
+        {
+            throw GlanceException.BadRequest($"Property '{name}': the value is longer than {batch.MaxValueBytes} bytes.");
+        }
         // v2 (PATCH) strings were held against the built-in rules by the image grain already (null allowed there).
         if (!fromString && PropertySchema.Violation(name, flat) is { } violation)
         {
