@@ -177,9 +177,14 @@ public sealed class ImagePropertyTests(ClusterFixture fixture)
         }
         // A PATCH by the image owner returns its own view, not the admin-only property.
         Assert.DoesNotContain("adm", (await image.UpdateAsync(a, [PatchOperation.Add("more", "x")])).Properties.Keys);
-        // Nor can the owner overwrite or delete what it cannot see.
-        await ThrowsGlance(ErrorKind.Forbidden, () => image.SetPropertyAsync(a, "adm", Value("x")));
+        // What the owner cannot see is absent for it: deleting is 404, as for a name never set ...
         await ThrowsGlance(ErrorKind.NotFound, () => image.RemovePropertyAsync(a, "adm", null));
+        Assert.Equal("adm", (await image.GetAsync(admin)).Properties.Keys.Single(k => k == "adm"));
+        // ... and writing creates the owner's own property in its place (201, never a 403 that names it).
+        var (written, created) = await image.SetPropertyAsync(a, "adm", Value("x"));
+        Assert.True(created);
+        Assert.Equal((PropertyVisibility.Public, a.ProjectId), (written.Visibility, written.Owner));
+        Assert.Equal("x", (await image.GetAsync(admin)).Properties["adm"]);
         // B may see the image but not change it.
         await ThrowsGlance(ErrorKind.Forbidden, () => image.SetPropertyAsync(b, "pub", Value("x")));
     }

@@ -79,7 +79,8 @@ public sealed class MemberTests(ClusterFixture fixture)
         await image.AddMemberAsync(owner, other.ProjectId!);
 
         await ThrowsGlance(ErrorKind.Forbidden, () => image.SetMemberStatusAsync(owner, member.ProjectId!, MemberStatus.Accepted));
-        await ThrowsGlance(ErrorKind.Forbidden, () => image.SetMemberStatusAsync(other, member.ProjectId!, MemberStatus.Accepted));
+        // Another member must not learn who else the image is shared with: absent, as for a project never added.
+        await ThrowsGlance(ErrorKind.NotFound, () => image.SetMemberStatusAsync(other, member.ProjectId!, MemberStatus.Accepted));
         await ThrowsGlance(ErrorKind.NotFound, () => image.SetMemberStatusAsync(Caller.Member(NewProject()), member.ProjectId!, MemberStatus.Accepted));
         Assert.Equal(MemberStatus.Pending, (await image.GetMemberAsync(member, member.ProjectId!)).Status);
 
