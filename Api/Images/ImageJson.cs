@@ -32,6 +32,49 @@ public static class ImageJson
             w.WriteEndObject();
         });
 
+    /// <summary>Past this many bytes a list body is streamed rather than held whole.</summary>
+    private const int StreamAbove = 256 * 1024;
+
+    /// <summary>
+    /// A 200 whose body is a list page (<c>start</c>, then each item, then <c>end</c>): buffered while
+    /// small, so the common page keeps its Content-Length; streamed in pieces of about 256 KiB once
+    /// larger, so a page of images carrying the most metadata costs the server that much, not the page.
+    /// </summary>
+    public static async Task WritePageAsync<T>(HttpContext context, IEnumerable<T> items, Action<Utf8JsonWriter> start,
+        Action<Utf8JsonWriter, T> writeItem, Action<Utf8JsonWriter> end)
+    {
+        var buffer = new ArrayBufferWriter<byte>(2048);
+        var streaming = false;
+        await using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            start(writer);
+            foreach (var item in items)
+            {
+                writeItem(writer, item);
+                if (writer.BytesPending + buffer.WrittenCount > StreamAbove)
+                {
+                    writer.Flush();
+                    if (!streaming)
+                    {
+                        context.Response.StatusCode = StatusCodes.Status200OK;
+                        context.Response.ContentType = "application/json";
+                        streaming = true;
+                    }
+                    await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+                    buffer.ResetWrittenCount();
+                }
+            }
+            end(writer);
+        }
+        if (!streaming)
+        {
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = buffer.WrittenCount;
+        }
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+
     /// <summary>Serializes a body into a buffer first, so the response carries a Content-Length.</summary>
     public static async Task WriteBodyAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
     {

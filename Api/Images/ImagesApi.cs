@@ -74,23 +74,24 @@ public static class ImagesApi
         // Like Glance: a full page always has a "next", even when nothing follows.
         var (first, next) = ListQuery.Links(context.Request.Query, images.IsEmpty ? null : images[^1].Id);
         var full = query.Limit > 0 && images.Length == query.Limit;
-        await ImageJson.WriteBodyAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("images");
-            foreach (var image in images)
+        await ImageJson.WritePageAsync(context, images,
+            w =>
             {
-                ImageJson.WriteImage(w, image);
-            }
-            w.WriteEndArray();
-            w.WriteString("first", first);
-            w.WriteString("schema", "/v2/schemas/images");
-            if (full)
+                w.WriteStartObject();
+                w.WriteStartArray("images");
+            },
+            ImageJson.WriteImage,
+            w =>
             {
-                w.WriteString("next", next);
-            }
-            w.WriteEndObject();
-        });
+                w.WriteEndArray();
+                w.WriteString("first", first);
+                w.WriteString("schema", "/v2/schemas/images");
+                if (full)
+                {
+                    w.WriteString("next", next);
+                }
+                w.WriteEndObject();
+            });
     }
 
     private static async Task ShowAsync(HttpContext context, string id, IGrainFactory grains) =>

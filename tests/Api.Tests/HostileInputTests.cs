@@ -238,4 +238,24 @@ public sealed class HostileInputTests(ApiFixture fixture)
         Assert.False(image.TryGetProperty("x/y", out _));
         Assert.False(image.TryGetProperty("p/q", out _));
     }
+
+    [Fact]
+    public async Task Defect1_a_list_page_of_images_with_the_most_metadata_streams_and_stays_whole()
+    {
+        var suite = GlanceClient.Unique("heavy");
+        var value = new string('m', 60_000);
+        var ids = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            ids.Add(Expect.Str(await _api.CreateImageAsync(Persona.P1, new Dictionary<string, string> { ["suite"] = suite, ["a"] = value, ["b"] = value }), "id"));
+        }
+        var small = Expect.Status(await _api.GetAsync($"/v2/images?suite={suite}&limit=1", Persona.P1), 200);
+        Assert.NotNull(small.Header("Content-Length")); // a small page keeps its length
+
+        var page = Expect.Status(await _api.GetAsync($"/v2/images?suite={suite}&limit=6", Persona.P1), 200);
+        Assert.Null(page.Header("Content-Length")); // 720 KB: streamed, not held whole
+        Assert.Equal(ids.Order(), GlanceClient.Ids(page.Json).Order());
+        Assert.All(page.Json.GetProperty("images").EnumerateArray(), image => Assert.Equal(value, Expect.Str(image, "b")));
+        Assert.StartsWith("/v2/images?", Expect.Str(page.Json, "next"));
+    }
 }
