@@ -16,6 +16,9 @@ public static class GlanceApiExtensions
     public static IHostApplicationBuilder AddGlanceApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<IdentityOptions>().BindConfiguration(IdentityOptions.Section);
+        // Ctrl+C and SIGTERM end the process within a bound, whatever the clients do (BoundedShutdown).
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = BoundedShutdown.ShutdownTimeout);
+        builder.Services.AddHostedService<BoundedShutdown>();
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k =>
         {
