@@ -41,7 +41,6 @@ for _ in $(seq 300); do
 done
 
 cat >"$workload" <<'PY'
-python3 - "$port" "$pid" <<'PY'
 import http.client, json, os, sys, time
 
 port, pid, label = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -178,6 +177,7 @@ PY
 
 # This service first: the sizes it accepts are the workload the real Glance then gets.
 python3 "$workload" "$port" "$pid" glance-orleans 2>"$data/sizes" | tee "$data/orleans.out"
+grep -v '^SIZES ' "$data/sizes" >&2 || true
 kill $pid; wait $pid 2>/dev/null || true
 sizes=$(sed -n 's/^SIZES //p' "$data/sizes" | tr '\n' ' ')
 if [[ ${PEER:-1} == 1 && -x "$peer/glance/start.sh" ]]; then
