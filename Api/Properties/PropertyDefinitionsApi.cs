@@ -61,6 +61,7 @@ public static class PropertyDefinitionsApi
         w.WriteString("name", definition.Name);
         w.WriteString("type", PropertyDefinition.WireName(definition.Type));
         w.WriteBoolean("prefix", definition.IsPrefix);
+        w.WriteBoolean("enforced", definition.Enforced);
         if (!definition.Enum.IsDefaultOrEmpty)
         {
             w.WriteStartArray("enum");
@@ -95,7 +96,7 @@ public static class PropertyDefinitionsApi
 
     /// <summary>
     /// The PUT body: <c>{"type", "enum", "minimum", "maximum", "pattern", "max_length",
-    /// "description", "prefix"}</c> (only <c>type</c> is required; <c>name</c>, if given, must match the path).
+    /// "description", "prefix", "enforced"}</c> (only <c>type</c> is required; <c>name</c>, if given, must match the path).
     /// </summary>
     private static PropertyDefinition Parse(string name, JsonElement body)
     {
@@ -161,15 +162,10 @@ public static class PropertyDefinitionsApi
                     definition = definition with { Description = Text(field.Name, value) };
                     break;
                 case "prefix":
-                    definition = definition with
-                    {
-                        IsPrefix = value.ValueKind switch
-                        {
-                            JsonValueKind.True => true,
-                            JsonValueKind.False => false,
-                            _ => throw GlanceException.BadRequest("'prefix' must be true or false."),
-                        },
-                    };
+                    definition = definition with { IsPrefix = Boolean(field.Name, value) };
+                    break;
+                case "enforced":
+                    definition = definition with { Enforced = Boolean(field.Name, value) };
                     break;
                 default:
                     throw GlanceException.BadRequest($"Unknown field '{field.Name}' in a property definition.");
@@ -177,6 +173,13 @@ public static class PropertyDefinitionsApi
         }
         return hasType ? definition : throw GlanceException.BadRequest("A property definition needs a 'type'.");
     }
+
+    private static bool Boolean(string field, JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw GlanceException.BadRequest($"'{field}' must be true or false."),
+    };
 
     private static double Number(string field, JsonElement value) =>
         value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number)

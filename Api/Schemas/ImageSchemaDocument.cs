@@ -66,6 +66,15 @@ public static class ImageSchemaDocument
 
     private static void Merge(JsonObject property, PropertyDefinition definition)
     {
+        if (!definition.Enforced)
+        {
+            // A definition that only describes publishes no constraint Glance's own schema lacks.
+            if (definition.Description is { } text)
+            {
+                property["description"] = text;
+            }
+            return;
+        }
         var nullable = property["type"] is JsonArray types && types.Any(t => t?.GetValue<string>() == "null");
         var description = definition.Description ?? property["description"]?.GetValue<string>() ?? "";
         switch (definition.Type)

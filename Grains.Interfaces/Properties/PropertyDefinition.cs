@@ -74,6 +74,16 @@ public sealed record PropertyDefinition
     [Id(8)]
     public string? Description { get; init; }
 
+    /// <summary>
+    /// True when the definition is a rule: a value outside it is refused (400) and the image schema
+    /// publishes its constraints. False when it only describes: its type is how a value that fits
+    /// it is stored, anything else is still accepted as a string (as Glance accepts any string),
+    /// and the schema shows its description alone. An operator's definition is a rule unless it
+    /// says otherwise; the seeded ones only describe.
+    /// </summary>
+    [Id(9)]
+    public bool Enforced { get; init; } = true;
+
     /// <summary>The regular expression an integer string must match (also advertised in the image schema).</summary>
     public const string IntegerPattern = "^[-+]?[0-9]+$";
 
@@ -379,5 +389,8 @@ public sealed record PropertyDefinitionSet([property: Id(0)] ImmutableArray<Prop
     /// Why <paramref name="value"/> may not be stored as <paramref name="propertyName"/>, or null
     /// when it may (also when no definition governs the property).
     /// </summary>
-    public string? Violation(string propertyName, string value) => Find(propertyName)?.Violation(propertyName, value);
+    public string? Violation(string propertyName, string value) => Rule(propertyName)?.Violation(propertyName, value);
+
+    /// <summary>The definition governing <paramref name="propertyName"/> if it is enforced; null when none is.</summary>
+    public PropertyDefinition? Rule(string propertyName) => Find(propertyName) is { Enforced: true } rule ? rule : null;
 }

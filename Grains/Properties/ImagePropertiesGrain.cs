@@ -153,7 +153,11 @@ public sealed class ImagePropertiesGrain(
             return false;
         }
         var write = change.Write ?? throw GlanceException.BadRequest($"Property {name}: a value is required.");
+        // An enforced definition is a rule; one that only describes (the seeded ones) gives its type
+        // to a value that fits it and refuses nothing, as Glance refuses no string for these names.
         var definition = batch.Definitions.Find(name);
+        var rule = definition is { Enforced: true } ? definition : null;
+        var described = definition is { Enforced: false } ? PropertyDefinition.WireName(definition.Type) : null;
         if (write.Type is not null && !Types.Contains(write.Type))
         {
             throw GlanceException.BadRequest($"Property '{name}': invalid type '{write.Type}', use one of {string.Join(", ", Types)}.");
@@ -162,15 +166,17 @@ public sealed class ImagePropertiesGrain(
         var value = document.RootElement;
         var fromString = change.Kind != PropertyChangeKind.Put;
         var type = write.Type
-            ?? existing?.Type
-            ?? (definition is not null ? PropertyDefinition.WireName(definition.Type) : null)
+            // A type the property only has from a describing definition does not bind a v2 write.
+            ?? (existing is not null && !(fromString && existing.Type == described) ? existing.Type : null)
+            ?? (rule is not null ? PropertyDefinition.WireName(rule.Type) : null)
+            ?? (described is not null && Fits(name, described, value) ? described : null)
             ?? (fromString ? "string" : Infer(name, value));
-        if (definition is not null && PropertyDefinition.WireName(definition.Type) is var definedType && definedType != type)
+        if (rule is not null && PropertyDefinition.WireName(rule.Type) is var definedType && definedType != type)
         {
             throw GlanceException.BadRequest($"Property '{name}' is defined as type '{definedType}', not '{type}'.");
         }
         // A string sent the v2 way is first held against the definition as sent (its message names the requirement).
-        if (fromString && definition is not null && value.ValueKind == JsonValueKind.String && definition.Violation(name, value.GetString()!) is { } sent)
+        if (fromString && rule is not null && value.ValueKind == JsonValueKind.String && rule.Violation(name, value.GetString()!) is { } sent)
         {
             throw GlanceException.BadRequest(sent);
         }
@@ -210,12 +216,26 @@ public sealed class ImagePropertiesGrain(
         {
             throw GlanceException.BadRequest($"Provided object does not match schema 'image': {violation}");
         }
-        if (definition?.Violation(name, flat) is { } mismatch)
+        if (rule?.Violation(name, flat) is { } mismatch)
         {
             throw GlanceException.BadRequest(mismatch);
         }
         working[name] = written;
         return existing is null;
+    }
+
+    /// <summary>True when <paramref name="value"/> can be stored as <paramref name="type"/>.</summary>
+    private static bool Fits(string name, string type, JsonElement value)
+    {
+        try
+        {
+            _ = Coerce(name, type, value);
+            return true;
+        }
+        catch (GlanceException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The type a PUT value without a declared type has.</summary>

@@ -85,8 +85,11 @@ public sealed class ImagePropertiesTests(ApiFixture fixture)
         Expect.Error(await _api.PutJsonAsync(path, Persona.P1, """{"value": 1, "colour": 1}"""), 400);
         Expect.Error(await _api.PutJsonAsync(path, Persona.P1, """[1]"""), 400);
         Expect.Error(await _api.PutJsonAsync($"/v2/images/{id}/properties/min_ram", Persona.P1, """{"value": 1}"""), 400);
-        // Definitions apply: hw_disk_bus is an enum.
-        Expect.Error(await _api.PutJsonAsync($"/v2/images/{id}/properties/hw_disk_bus", Persona.P1, """{"value": "floppy"}"""), 400);
+        // Enforced definitions apply (the seeded hw_disk_bus only describes: any string goes).
+        var bus = $"bus_{Guid.NewGuid():N}";
+        Expect.Status(await _api.PutJsonAsync($"/v2/property-definitions/{bus}", Persona.Admin, """{"type":"string","enum":["scsi","virtio"]}"""), 201);
+        Expect.Error(await _api.PutJsonAsync($"/v2/images/{id}/properties/{bus}", Persona.P1, """{"value": "floppy"}"""), 400);
+        Expect.Status(await _api.PutJsonAsync($"/v2/images/{id}/properties/hw_disk_bus", Persona.P1, """{"value": "floppy"}"""), 201);
     }
 
     [Fact]

@@ -89,19 +89,26 @@ public sealed class PropertyDefinitionsTests(ApiFixture fixture)
     [Fact]
     public async Task Patch_and_create_check_values_against_definitions()
     {
-        var id = Expect.Str(await _api.CreateImageAsync(Persona.P1, new Dictionary<string, string> { ["hw_cpu_cores"] = "2" }), "id");
+        // Rules an operator enforces (the seeded definitions only describe): like hw_cpu_cores, hw_disk_bus, os_distro.
+        var cores = NewName("cores");
+        var bus = NewName("bus");
+        var distro = NewName("distro");
+        Expect.Status(await _api.PutJsonAsync($"/v2/property-definitions/{cores}", Persona.Admin, """{"type":"integer","minimum":1,"maximum":1024}"""), 201);
+        Expect.Status(await _api.PutJsonAsync($"/v2/property-definitions/{bus}", Persona.Admin, """{"type":"string","enum":["scsi","virtio"],"enforced":true}"""), 201);
+        Expect.Status(await _api.PutJsonAsync($"/v2/property-definitions/{distro}", Persona.Admin, """{"type":"string","enum":["ubuntu"]}"""), 201);
+        var id = Expect.Str(await _api.CreateImageAsync(Persona.P1, new Dictionary<string, string> { [cores] = "2" }), "id");
         var path = $"/v2/images/{id}";
 
-        var ok = Expect.Status(await _api.PatchAsync(path, Persona.P1, """[{"op":"add","path":"/hw_cpu_cores","value":"4"}]"""), 200);
-        Assert.Equal("4", Expect.Str(ok.Json, "hw_cpu_cores"));
+        var ok = Expect.Status(await _api.PatchAsync(path, Persona.P1, $$"""[{"op":"add","path":"/{{cores}}","value":"4"}]"""), 200);
+        Assert.Equal("4", Expect.Str(ok.Json, cores));
         foreach (var value in new[] { "0", "many" })
         {
-            var refused = Expect.Error(await _api.PatchAsync(path, Persona.P1, $$"""[{"op":"replace","path":"/hw_cpu_cores","value":"{{value}}"}]"""), 400);
-            Assert.Equal($"Property 'hw_cpu_cores' must be an integer between 1 and 1024: '{value}'", Expect.Str(refused.Json, "message"));
+            var refused = Expect.Error(await _api.PatchAsync(path, Persona.P1, $$"""[{"op":"replace","path":"/{{cores}}","value":"{{value}}"}]"""), 400);
+            Assert.Equal($"Property '{cores}' must be an integer between 1 and 1024: '{value}'", Expect.Str(refused.Json, "message"));
         }
-        Expect.Error(await _api.PatchAsync(path, Persona.P1, """[{"op":"add","path":"/hw_disk_bus","value":"floppy"}]"""), 400);
-        Expect.Error(await _api.PostJsonAsync("/v2/images", Persona.P1, """{"name":"x","os_distro":"plan9"}"""), 400);
-        Assert.Equal("4", Expect.Str(await _api.ShowImageAsync(id, Persona.P1), "hw_cpu_cores"));
+        Expect.Error(await _api.PatchAsync(path, Persona.P1, $$"""[{"op":"add","path":"/{{bus}}","value":"floppy"}]"""), 400);
+        Expect.Error(await _api.PostJsonAsync("/v2/images", Persona.P1, $$"""{"name":"x","{{distro}}":"plan9"}"""), 400);
+        Assert.Equal("4", Expect.Str(await _api.ShowImageAsync(id, Persona.P1), cores));
     }
 
     [Fact]
@@ -109,32 +116,41 @@ public sealed class PropertyDefinitionsTests(ApiFixture fixture)
     {
         var flag = NewName("flag");
         var ratio = NewName("ratio");
+        var busName = NewName("bus");
+        var coresName = NewName("cores");
+        var distroName = NewName("distro");
+        var versionName = NewName("version");
         Expect.Status(await _api.PutJsonAsync($"/v2/property-definitions/{flag}", Persona.Admin, """{"type":"boolean"}"""), 201);
         Expect.Status(await _api.PutJsonAsync($"/v2/property-definitions/{ratio}", Persona.Admin,
             """{"type":"number","minimum":0.5,"description":"A ratio."}"""), 201);
+        Expect.Status(await _api.PutJsonAsync($"/v2/property-definitions/{busName}", Persona.Admin, """{"type":"string","enum":["scsi","virtio"]}"""), 201);
+        Expect.Status(await _api.PutJsonAsync($"/v2/property-definitions/{coresName}", Persona.Admin, """{"type":"integer","minimum":1,"maximum":1024}"""), 201);
+        Expect.Status(await _api.PutJsonAsync($"/v2/property-definitions/{distroName}", Persona.Admin,
+            """{"type":"string","enum":["ubuntu"],"description":"See property-keys."}"""), 201);
+        Expect.Status(await _api.PutJsonAsync($"/v2/property-definitions/{versionName}", Persona.Admin, """{"type":"string","max_length":64}"""), 201);
         // A name glanceclient already uses as an option (--progress) would break its parser: not advertised.
         Expect.Status(await _api.PutJsonAsync("/v2/property-definitions/progress", Persona.Admin, """{"type":"string"}"""), 201);
         try
         {
             var properties = Expect.Status(await _api.GetAsync("/v2/schemas/image", Persona.P1), 200).Json.GetProperty("properties");
 
-            var bus = properties.GetProperty("hw_disk_bus");
+            var bus = properties.GetProperty(busName);
             Assert.Equal("string", Expect.Str(bus, "type"));
             Assert.False(bus.GetProperty("is_base").GetBoolean());
             Assert.Contains("scsi", bus.GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
             Assert.All(bus.GetProperty("enum").EnumerateArray(), e => Assert.Equal(JsonValueKind.String, e.ValueKind));
 
-            var cores = properties.GetProperty("hw_cpu_cores");
+            var cores = properties.GetProperty(coresName);
             Assert.Equal("string", Expect.Str(cores, "type"));
             Assert.Matches(Expect.Str(cores, "pattern"), "4");
             Assert.DoesNotMatch(Expect.Str(cores, "pattern"), "many");
             Assert.Contains("between 1 and 1024", Expect.Str(cores, "description"));
             Assert.False(cores.TryGetProperty("minimum", out _));
 
-            var distro = properties.GetProperty("os_distro");
+            var distro = properties.GetProperty(distroName);
             Assert.Contains("ubuntu", distro.GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
             Assert.Contains("property-keys", Expect.Str(distro, "description"));
-            Assert.Equal(64, properties.GetProperty("os_version").GetProperty("maxLength").GetInt32());
+            Assert.Equal(64, properties.GetProperty(versionName).GetProperty("maxLength").GetInt32());
             Assert.Equal(["true", "false"], properties.GetProperty(flag).GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
             Assert.Equal("string", Expect.Str(properties.GetProperty(flag), "type"));
             Assert.Matches(Expect.Str(properties.GetProperty(ratio), "pattern"), "1.5");

@@ -77,10 +77,16 @@ public sealed class ImagePropertyTests(ClusterFixture fixture)
         await ThrowsGlance(ErrorKind.BadRequest, () => image.SetPropertyAsync(a, "x", Value(1, type: "decimal")));
         await ThrowsGlance(ErrorKind.BadRequest, () => image.SetPropertyAsync(a, "name", Value("n")));
         await ThrowsGlance(ErrorKind.Forbidden, () => image.SetPropertyAsync(a, "os_glance_x", Value("n")));
-        // The seeded definition of hw_cpu_cores (integer 1..1024) governs PUT too.
-        await ThrowsGlance(ErrorKind.BadRequest, () => image.SetPropertyAsync(a, "hw_cpu_cores", Value(0)));
-        await ThrowsGlance(ErrorKind.BadRequest, () => image.SetPropertyAsync(a, "hw_cpu_cores", Value("4", type: "string")));
+        // An enforced definition (integer 1..1024, like the seeded hw_cpu_cores) governs PUT too.
+        var definitions = _cluster.Client.PropertyDefinitions();
+        var cores = $"cores_{Guid.NewGuid():N}";
+        await definitions.DefineAsync(Caller.Admin("admin"), (await definitions.GetAsync("hw_cpu_cores")) with { Name = cores, Enforced = true });
+        await ThrowsGlance(ErrorKind.BadRequest, () => image.SetPropertyAsync(a, cores, Value(0)));
+        await ThrowsGlance(ErrorKind.BadRequest, () => image.SetPropertyAsync(a, cores, Value("4", type: "string")));
+        Assert.Equal("integer", (await image.SetPropertyAsync(a, cores, Value("4"))).Property.Type);
+        // The seeded hw_cpu_cores only describes: a value that fits is an integer, another is a string.
         Assert.Equal("integer", (await image.SetPropertyAsync(a, "hw_cpu_cores", Value("4"))).Property.Type);
+        Assert.Equal("string", (await image.SetPropertyAsync(a, "hw_cpu_cores", Value("many", type: "string"))).Property.Type);
     }
 
     [Fact]

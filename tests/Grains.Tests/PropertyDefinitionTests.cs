@@ -18,6 +18,18 @@ public sealed class PropertyDefinitionTests(ClusterFixture fixture)
     /// <summary>A property name no other test defines.</summary>
     private static string NewName(string label = "x") => $"{label}_{Guid.NewGuid():N}";
 
+    /// <summary>
+    /// A new name defined like a seeded definition but enforced: the seeded ones only describe
+    /// (compatible by default), so a test of refusals needs an operator's rule.
+    /// </summary>
+    private async Task<string> EnforcedCopyAsync(string seeded)
+    {
+        var definition = await Definitions.GetAsync(seeded);
+        var name = definition.IsPrefix ? NewName(seeded.TrimEnd(':')) + ":" : NewName(seeded);
+        await Definitions.DefineAsync(_admin, definition with { Name = name, Enforced = true });
+        return name;
+    }
+
     [Fact]
     public async Task The_catalog_starts_with_the_seeded_definitions()
     {
@@ -108,11 +120,12 @@ public sealed class PropertyDefinitionTests(ClusterFixture fixture)
     {
         var id = Guid.NewGuid();
         var owner = Caller.Member(NewProject());
+        var cores = await EnforcedCopyAsync("hw_cpu_cores");
 
         var error = await ThrowsGlance(ErrorKind.BadRequest,
-            () => _cluster.Image(id).CreateAsync(owner, ImageDraft.Empty.With("hw_cpu_cores", value)));
+            () => _cluster.Image(id).CreateAsync(owner, ImageDraft.Empty.With(cores, value)));
 
-        Assert.Equal($"Property 'hw_cpu_cores' must be an integer between 1 and 1024: '{value}'", error.Message);
+        Assert.Equal($"Property '{cores}' must be an integer between 1 and 1024: '{value}'", error.Message);
         await ThrowsGlance(ErrorKind.NotFound, () => _cluster.Image(id).GetAsync(owner));
     }
 
@@ -134,24 +147,26 @@ public sealed class PropertyDefinitionTests(ClusterFixture fixture)
     public async Task Patch_validates_additional_properties_and_stays_atomic()
     {
         var owner = Caller.Member(NewProject());
+        var cores = await EnforcedCopyAsync("hw_cpu_cores");
+        var bus = await EnforcedCopyAsync("hw_disk_bus");
         var image = await _cluster.CreateAsync(owner);
 
-        var updated = await _cluster.Image(image.Id).UpdateAsync(owner, [PatchOperation.Add("hw_cpu_cores", "4")]);
-        Assert.Equal("4", updated.Properties["hw_cpu_cores"]);
+        var updated = await _cluster.Image(image.Id).UpdateAsync(owner, [PatchOperation.Add(cores, "4")]);
+        Assert.Equal("4", updated.Properties[cores]);
 
         var error = await ThrowsGlance(ErrorKind.BadRequest, () => _cluster.Image(image.Id).UpdateAsync(owner,
-            [PatchOperation.Replace("name", "renamed"), PatchOperation.Add("hw_disk_bus", "floppy")]));
-        Assert.StartsWith("Property 'hw_disk_bus' must be a string, one of [", error.Message);
+            [PatchOperation.Replace("name", "renamed"), PatchOperation.Add(bus, "floppy")]));
+        Assert.StartsWith($"Property '{bus}' must be a string, one of [", error.Message);
         Assert.EndsWith(": 'floppy'", error.Message);
-        await ThrowsGlance(ErrorKind.BadRequest, () => _cluster.Image(image.Id).UpdateAsync(owner, [PatchOperation.Replace("hw_cpu_cores", "many")]));
+        await ThrowsGlance(ErrorKind.BadRequest, () => _cluster.Image(image.Id).UpdateAsync(owner, [PatchOperation.Replace(cores, "many")]));
 
         var current = await _cluster.Image(image.Id).GetAsync(owner);
         Assert.Null(current.Name);
-        Assert.Equal("4", current.Properties["hw_cpu_cores"]);
-        Assert.False(current.Properties.ContainsKey("hw_disk_bus"));
+        Assert.Equal("4", current.Properties[cores]);
+        Assert.False(current.Properties.ContainsKey(bus));
         // Removing a defined property needs no valid value.
-        var removed = await _cluster.Image(image.Id).UpdateAsync(owner, [PatchOperation.Remove("hw_cpu_cores")]);
-        Assert.False(removed.Properties.ContainsKey("hw_cpu_cores"));
+        var removed = await _cluster.Image(image.Id).UpdateAsync(owner, [PatchOperation.Remove(cores)]);
+        Assert.False(removed.Properties.ContainsKey(cores));
     }
 
     [Fact]
@@ -208,21 +223,22 @@ public sealed class PropertyDefinitionTests(ClusterFixture fixture)
         await Definitions.DefineAsync(_admin, new PropertyDefinition { Name = prefix, IsPrefix = true, Type = PropertyType.Integer });
         await Definitions.DefineAsync(_admin, new PropertyDefinition { Name = prefix + "long_", IsPrefix = true, Enum = ["x"] });
         await Definitions.DefineAsync(_admin, new PropertyDefinition { Name = prefix + "free" });
+        var trait = await EnforcedCopyAsync("trait:");
         var owner = Caller.Member(NewProject());
         var image = await _cluster.CreateAsync(owner);
         var grain = _cluster.Image(image.Id);
 
         await grain.UpdateAsync(owner, [PatchOperation.Add(prefix + "a", "12"), PatchOperation.Add(prefix + "free", "text"),
-            PatchOperation.Add(prefix + "long_b", "x"), PatchOperation.Add("trait:CUSTOM_GPU", "required")]);
+            PatchOperation.Add(prefix + "long_b", "x"), PatchOperation.Add(trait + "CUSTOM_GPU", "required")]);
         var error = await ThrowsGlance(ErrorKind.BadRequest, () => grain.UpdateAsync(owner, [PatchOperation.Add(prefix + "b", "text")]));
         Assert.Equal($"Property '{prefix}b' must be an integer: 'text'", error.Message);
         await ThrowsGlance(ErrorKind.BadRequest, () => grain.UpdateAsync(owner, [PatchOperation.Add(prefix + "long_c", "12")]));
-        await ThrowsGlance(ErrorKind.BadRequest, () => grain.UpdateAsync(owner, [PatchOperation.Add("trait:CUSTOM_GPU", "maybe")]));
+        await ThrowsGlance(ErrorKind.BadRequest, () => grain.UpdateAsync(owner, [PatchOperation.Add(trait + "CUSTOM_GPU", "maybe")]));
 
         var current = await grain.GetAsync(owner);
         Assert.Equal("12", current.Properties[prefix + "a"]);
         Assert.Equal("text", current.Properties[prefix + "free"]);
-        Assert.Equal("required", current.Properties["trait:CUSTOM_GPU"]);
+        Assert.Equal("required", current.Properties[trait + "CUSTOM_GPU"]);
     }
 
     [Fact]
