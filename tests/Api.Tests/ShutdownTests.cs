@@ -37,7 +37,12 @@ public sealed class ShutdownTests(ITestOutputHelper output)
         {
             using var stop = new CancellationTokenSource();
             var workers = Enumerable.Range(0, Clients).Select(i => ClientLoopAsync(service.Http, suite, i, created, patched, stop.Token)).ToList();
-            await Task.Delay(TimeSpan.FromSeconds(3));
+            // Load for 3 s, and until every client has been acknowledged (a busy machine is slower).
+            var loading = Stopwatch.StartNew();
+            while ((loading.Elapsed < TimeSpan.FromSeconds(3) || created.Count <= Clients) && loading.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(100);
+            }
             using var halfHeaders = await HalfSentHeadersAsync(service.BaseAddress);
             using var stalledUpload = await StalledUploadAsync(service, suite);
             if (!duringLoad)
