@@ -200,21 +200,35 @@ check "image-show no longer shows k" all succeeded 'lacks "| k "'
 glance_run image-list --property-filter k=v
 check "image-list --property-filter k=v leaves it out after removal" all succeeded 'lacks "$ID"'
 
-# Typed property definitions (issue 4): /v2/schemas/image advertises the seeded ones as string
-# properties (enum, pattern), so the client accepts hw_cpu_cores=4 and refuses "many" or an unknown
-# disk bus itself; a value that fits the pattern but not the range is refused by the service (400).
-glance_run image-update "$ID" --property hw_cpu_cores=4
-check "image-update --property hw_cpu_cores=4 (a defined integer)" all succeeded 'field_is hw_cpu_cores 4'
-glance_run image-update "$ID" --property hw_cpu_cores=many
-check "image-update --property hw_cpu_cores=many fails" all '[[ $RC -ne 0 ]]' 'has hw_cpu_cores'
-glance_run image-update "$ID" --property hw_cpu_cores=0
-check "image-update --property hw_cpu_cores=0 fails (400 from the service)" failed_with 400
-glance_run image-update "$ID" --property hw_disk_bus=floppy
-check "image-update --property hw_disk_bus=floppy fails" all '[[ $RC -ne 0 ]]' 'has floppy'
+# Typed property definitions. The seeded ones only describe (compatible by default): the client
+# and the service take what Glance takes, hw_disk_bus=nvme and hw_cpu_cores=0 included.
+glance_run image-update "$ID" --property hw_disk_bus=nvme --property hw_cpu_cores=0
+check "image-update --property hw_disk_bus=nvme hw_cpu_cores=0 (seeded definitions refuse nothing)" all succeeded \
+    'field_is hw_disk_bus nvme' 'field_is hw_cpu_cores 0'
+glance_run image-update "$ID" --remove-property hw_disk_bus --remove-property hw_cpu_cores
+check "image-update --remove-property hw_disk_bus hw_cpu_cores" all succeeded 'lacks "| hw_disk_bus "' 'lacks "| hw_cpu_cores "'
+# An operator's enforced definition is a rule: /v2/schemas/image advertises it as a string property
+# (enum, pattern), so the client refuses "many" or an unknown disk bus itself; a value that fits the
+# pattern but not the range is refused by the service (400).
+define() {
+    curl -sf -o /dev/null -X PUT -H 'Content-Type: application/json' "$GLANCE_URL/v2/property-definitions/$1" -d "$2"
+}
+define e2e_cores '{"type":"integer","minimum":1,"maximum":1024,"enforced":true}'
+define e2e_bus '{"type":"string","enum":["scsi","virtio"],"enforced":true}'
+glance_run image-update "$ID" --property e2e_cores=4
+check "image-update --property e2e_cores=4 (an enforced integer)" all succeeded 'field_is e2e_cores 4'
+glance_run image-update "$ID" --property e2e_cores=many
+check "image-update --property e2e_cores=many fails" all '[[ $RC -ne 0 ]]' 'has e2e_cores'
+glance_run image-update "$ID" --property e2e_cores=0
+check "image-update --property e2e_cores=0 fails (400 from the service)" failed_with 400
+glance_run image-update "$ID" --property e2e_bus=floppy
+check "image-update --property e2e_bus=floppy fails" all '[[ $RC -ne 0 ]]' 'has floppy'
 glance_run image-show "$ID"
-check "image-show: hw_cpu_cores still 4, no hw_disk_bus" all succeeded 'field_is hw_cpu_cores 4' 'lacks "| hw_disk_bus "'
-glance_run image-update "$ID" --remove-property hw_cpu_cores
-check "image-update --remove-property hw_cpu_cores" all succeeded 'lacks "| hw_cpu_cores "'
+check "image-show: e2e_cores still 4, no e2e_bus" all succeeded 'field_is e2e_cores 4' 'lacks "| e2e_bus "'
+glance_run image-update "$ID" --remove-property e2e_cores
+check "image-update --remove-property e2e_cores" all succeeded 'lacks "| e2e_cores "'
+curl -sf -o /dev/null -X DELETE "$GLANCE_URL/v2/property-definitions/e2e_cores" || true
+curl -sf -o /dev/null -X DELETE "$GLANCE_URL/v2/property-definitions/e2e_bus" || true
 
 glance_run image-tag-update "$ID" t1
 check "image-tag-update t1" all succeeded

@@ -65,6 +65,9 @@ public static class GlanceApiExtensions
         app.MapSchemasApi();
         app.MapPropertyDefinitionsApi();
         app.MapImagePropertiesApi();
+        // oslo.middleware's healthcheck, which Glance's pipeline answers first: what load balancers probe.
+        app.MapMethods("/healthcheck", [HttpMethods.Get, HttpMethods.Head], () => TypedResults.Text("OK"))
+            .RejectsBody().WithTags("Info").WithName("Healthcheck").WithSummary("200 OK while the process serves requests");
         // Per-project usage needs unified limits; like a Glance without them, report none.
         app.MapGet("/v2/info/usage", () => TypedResults.Json(new { usage = new { } }))
             .RejectsBody().WithTags("Info").WithName("ShowUsage").WithSummary("Quota usage (empty: no unified limits)");

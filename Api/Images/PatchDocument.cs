@@ -81,6 +81,12 @@ public static class PatchDocument
     private static string Decode(string pointer)
     {
         var invalid = GlanceException.BadRequest($"Invalid JSON pointer for this resource: '{pointer}'");
+        // "/locations" and "/locations/<index or ->" (glance location-add/-delete) name the image's
+        // locations, which the image grain refuses as Glance does when it does not show them.
+        if (pointer == "/" + ImageAttributes.Locations || pointer.StartsWith("/" + ImageAttributes.Locations + "/", StringComparison.Ordinal))
+        {
+            return ImageAttributes.Locations;
+        }
         if (pointer.Length < 2 || pointer[0] != '/' || pointer.IndexOf('/', 1) >= 0)
         {
             throw invalid;

@@ -73,6 +73,9 @@ public static class ImageAttributes
     /// <summary>Names Glance reserves outright; writing them gives 403.</summary>
     public static readonly ImmutableHashSet<string> Reserved = ["location", "deleted", "deleted_at"];
 
+    /// <summary>The image's storage locations: never shown here, so never changed (403, as Glance with show_multiple_locations off).</summary>
+    public const string Locations = "locations";
+
     /// <summary>The prefix of properties Glance itself writes; callers may not.</summary>
     public const string ServicePrefix = "os_glance";
 

@@ -93,6 +93,7 @@ public sealed partial class ImageGrain(
         // set's delta, is the patch's commit point; the set is written after it (see SaveAsync).
         foreach (var operation in operations)
         {
+            ImageSchema.EnsureNotLocations(operation);
             ImageSchema.EnsureWritable(operation.Attribute);
             if (ImageAttributes.IsBase(operation.Attribute))
             {

@@ -123,6 +123,19 @@ internal static class ImageSchema
         }
     }
 
+    /// <summary>
+    /// Refuses a patch of <c>/locations</c> with Glance's 403 and message: the service never shows an
+    /// image's locations (Glance's default, show_multiple_locations false), so clients may not set them.
+    /// </summary>
+    public static void EnsureNotLocations(PatchOperation operation)
+    {
+        if (operation.Attribute == ImageAttributes.Locations)
+        {
+            var verb = operation.Op switch { PatchOp.Remove => "remove", PatchOp.Replace => "update", _ => "add" };
+            throw GlanceException.Forbidden($"It's not allowed to {verb} locations if locations are invisible.");
+        }
+    }
+
     /// <summary>Checks a tag's length (Glance: 1..255 characters).</summary>
     public static void EnsureValidTag(string tag)
     {

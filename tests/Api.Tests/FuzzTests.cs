@@ -452,6 +452,8 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
     [
         new("GET", "/"),
         new("GET", "/versions"),
+        new("GET", "/healthcheck"),
+        new("HEAD", "/healthcheck"),
         new("POST", "/v2/images", BodyKind.Json, """{"name":"fz","disk_format":"raw","container_format":"bare","fz_k":""", "\"v\"", "}"),
         new("GET", "/v2/images"),
         new("GET", "/v2/images/{id}"),
