@@ -111,7 +111,10 @@ public sealed partial class ImageGrain
         long maxBytes = 0;
         if (body.Method == ImportMethods.WebDownload)
         {
-            if (!await webDownloadFilter.PassesAsync(body.Uri, CancellationToken.None))
+            // Scheme, host and port are checked now (400); where the host leads (no such name, a loopback,
+            // link-local or private address) only when connecting, so that the task fails as in Glance
+            // (tempest: an unresolvable host is accepted, then the import fails).
+            if (webDownloadFilter.Check(body.Uri) is null)
             {
                 throw GlanceException.BadRequest($"URI for web-download does not pass filtering: {body.UriText ?? "None"}");
             }

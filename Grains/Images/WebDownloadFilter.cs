@@ -9,9 +9,10 @@ namespace Glance.Grains.Images;
 /// Glance's <c>import_filtering_opts</c> for web-download: which URIs the service may fetch.
 /// Only http and https, only the allowed ports, only the allowed hosts when a list is set, and
 /// never a loopback, link-local or unspecified address unless its host is listed explicitly
-/// (so a URI cannot make the service read its own or a cloud's metadata endpoints). The same
-/// check runs when the import is requested (400 otherwise), on every redirect, and when
-/// connecting: the connection goes to the address that passed, so DNS cannot rebind it.
+/// (so a URI cannot make the service read its own or a cloud's metadata endpoints). Scheme, host
+/// and port are checked when the import is requested (400 otherwise) and on every redirect; the
+/// addresses when connecting (the task fails): the connection goes to the address that passed, so
+/// DNS cannot rebind it.
 /// </summary>
 public sealed class WebDownloadFilter(IOptions<ImportOptions> options)
 {
@@ -41,23 +42,6 @@ public sealed class WebDownloadFilter(IOptions<ImportOptions> options)
         }
         // Uri.Port is the scheme's default when the URI names none.
         return options.Value.Ports.Contains(parsed.Port) ? parsed : null;
-    }
-
-    /// <summary>True when the URI passes the filter and its host resolves to an address the service may connect to.</summary>
-    public async Task<bool> PassesAsync(string? uri, CancellationToken cancellationToken)
-    {
-        if (Check(uri) is not { } parsed)
-        {
-            return false;
-        }
-        try
-        {
-            return await ResolveAsync(parsed.Host, cancellationToken) is not null;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 
     /// <summary>The first address of <paramref name="host"/> the service may connect to, or null when there is none.</summary>
