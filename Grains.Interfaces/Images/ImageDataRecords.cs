@@ -21,11 +21,18 @@ public sealed record UploadTicket(
     [property: Id(2)] long MaxBytes);
 
 /// <summary>What the streaming tier measured while writing an upload.</summary>
+/// <param name="Size">Bytes written.</param>
+/// <param name="Md5">md5 (Glance's <c>checksum</c>), hex.</param>
+/// <param name="Sha512">sha512 (<c>os_hash_value</c>), hex.</param>
+/// <param name="VirtualSize">The virtual disk size the data's header states, if it has a known format's header.</param>
+/// <param name="Format">The disk format of that header (qcow2, vmdk, vhd, vhdx, vdi, iso); null for none.</param>
 [GenerateSerializer, Immutable, Alias("glance.uploaded-data")]
 public sealed record UploadedData(
     [property: Id(0)] long Size,
     [property: Id(1)] string Md5,
-    [property: Id(2)] string Sha512);
+    [property: Id(2)] string Sha512,
+    [property: Id(3)] long? VirtualSize = null,
+    [property: Id(4)] string? Format = null);
 
 /// <summary>Everything needed to serve an image's bytes, after the grain allowed the caller to read them.</summary>
 [GenerateSerializer, Immutable, Alias("glance.image-data")]

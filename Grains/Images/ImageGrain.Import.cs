@@ -138,7 +138,8 @@ public sealed partial class ImageGrain
         draft.Properties[FailedImportProperty] = "";
         var direct = body.Method == ImportMethods.GlanceDirect;
         draft.Import = new PendingImport(taskId, body.Method, $"{Id:N}-{taskId:N}", direct ? draft.StagedKey : null,
-            direct ? new UploadedData(draft.Size ?? 0, draft.StagedChecksum ?? draft.Checksum ?? "", draft.StagedHashValue ?? draft.OsHashValue ?? "") : null,
+            direct ? new UploadedData(draft.Size ?? 0, draft.StagedChecksum ?? draft.Checksum ?? "", draft.StagedHashValue ?? draft.OsHashValue ?? "",
+                draft.StagedVirtualSize, draft.StagedFormat) : null,
             body.Uri, maxBytes, now);
         draft.UpdatedAt = now;
         await SaveAsync(draft, image.Owner);
@@ -216,12 +217,13 @@ public sealed partial class ImageGrain
         draft.DataStoredAt = now;
         draft.StagedKey = null;
         draft.StagedChecksum = draft.StagedHashValue = null;
+        draft.StagedVirtualSize = null;
+        draft.StagedFormat = null;
         draft.Size = data.Size;
         draft.Checksum = data.Md5;
         draft.OsHashAlgo = "sha512";
         draft.OsHashValue = data.Sha512;
-        // Raw data is its own virtual disk (none for no data); other formats would need a format inspector.
-        draft.VirtualSize = draft.DiskFormat == "raw" && data.Size > 0 ? data.Size : null;
+        draft.VirtualSize = VirtualSizeOf(draft.DiskFormat, data);
         draft.Properties.Remove(ImportTaskProperty);
         draft.Properties[ImportingStoresProperty] = "";
         draft.Properties[FailedImportProperty] = "";
@@ -250,6 +252,8 @@ public sealed partial class ImageGrain
         draft.StagedKey = import.SourceKey is not null && import.SourceKey == draft.StagedKey ? null : draft.StagedKey;
         draft.StagedChecksum = draft.StagedKey is null ? null : draft.StagedChecksum;
         draft.StagedHashValue = draft.StagedKey is null ? null : draft.StagedHashValue;
+        draft.StagedVirtualSize = draft.StagedKey is null ? null : draft.StagedVirtualSize;
+        draft.StagedFormat = draft.StagedKey is null ? null : draft.StagedFormat;
         draft.Properties.Remove(ImportTaskProperty);
         draft.Properties[ImportingStoresProperty] = "";
         draft.Properties[FailedImportProperty] = dataStore.Id;
@@ -356,7 +360,7 @@ public sealed partial class ImageGrain
                 var staged = import.Staged ?? throw new InvalidOperationException("No measurements of the staged data.");
                 await dataStore.CopyAsync(source, import.DataKey, cancellation);
                 await dataStore.DeleteAsync(source, CancellationToken.None);
-                // Size and hashes were measured when the data was staged.
+                // Size, hashes and header were measured when the data was staged.
                 return staged;
             }
             return await DownloadAsync(import, cancellation);

@@ -270,9 +270,7 @@ public sealed partial class ImageGrain(
             draft.Status = ImageStatus.Active;
             draft.DataKey = upload.DataKey;
             draft.DataStoredAt = draft.UpdatedAt;
-            // Raw data is its own virtual disk; other formats would need a format inspector.
-            // No data has no virtual size (Glance's inspector reports none for 0 bytes).
-            draft.VirtualSize = draft.DiskFormat == "raw" && data.Size > 0 ? data.Size : null;
+            draft.VirtualSize = VirtualSizeOf(draft.DiskFormat, data);
         }
         else
         {
@@ -280,10 +278,22 @@ public sealed partial class ImageGrain(
             draft.StagedKey = upload.DataKey;
             draft.StagedChecksum = data.Md5;
             draft.StagedHashValue = data.Sha512;
+            draft.StagedVirtualSize = data.VirtualSize;
+            draft.StagedFormat = data.Format;
         }
         await SaveAsync(draft, draft.Owner);
         return View;
     }
+
+    /// <summary>
+    /// The virtual size as Glance's format inspector gives it: for raw, the size (none for no
+    /// data); for another disk_format, what that format's header states, and none when the data
+    /// does not carry that header (no error, as in Glance).
+    /// </summary>
+    private static long? VirtualSizeOf(string? diskFormat, UploadedData data) =>
+        diskFormat == "raw" ? (data.Size > 0 ? data.Size : null)
+        : diskFormat is not null && diskFormat == data.Format ? data.VirtualSize
+        : null;
 
     async Task IImageGrain.AbortUploadAsync(Guid uploadId)
     {

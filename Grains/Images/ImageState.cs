@@ -63,6 +63,12 @@ public sealed class ImageState
     /// <summary>sha512 of the staged data.</summary>
     public string? StagedHashValue { get; set; }
 
+    /// <summary>The virtual size the staged data's header states (see <see cref="StagedFormat"/>).</summary>
+    public long? StagedVirtualSize { get; set; }
+
+    /// <summary>The disk format of the staged data's header, if it has one.</summary>
+    public string? StagedFormat { get; set; }
+
     /// <summary>The import in progress: written before it starts, so a crash can be undone.</summary>
     public PendingImport? Import { get; set; }
 
@@ -122,7 +128,7 @@ public sealed record PendingUpload(Guid UploadId, UploadTarget Target, string Da
 /// <param name="Method">glance-direct or web-download.</param>
 /// <param name="DataKey">Where the imported data is written.</param>
 /// <param name="SourceKey">The staged blob it reads (glance-direct).</param>
-/// <param name="Staged">Size and hashes of the staged blob, measured when it was staged (glance-direct).</param>
+/// <param name="Staged">Size, hashes and header of the staged blob, measured when it was staged (glance-direct).</param>
 /// <param name="Uri">What it downloads (web-download).</param>
 /// <param name="MaxBytes">The most bytes it may write (web-download).</param>
 /// <param name="StartedAt">When it was accepted.</param>

@@ -1,13 +1,15 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Threading.Channels;
+using Glance.Grains.Storage.FormatInspection;
 
 namespace Glance.Grains.Storage;
 
 /// <summary>
 /// Reads an upload body once and, on the way through, counts it, enforces the byte limit
 /// (stopping as soon as it is exceeded) and computes md5 (Glance's <c>checksum</c>) and
-/// sha512 (<c>os_hash_value</c>). Used for every byte that enters the service: uploads,
+/// sha512 (<c>os_hash_value</c>), and reads the disk format's header for the virtual size
+/// (<see cref="FormatSniffer"/>, on the reading thread: it looks at the first blocks only). Used for every byte that enters the service: uploads,
 /// staging (the Api) and web-download imports (the image grain, which also gives up when the
 /// source stalls for the idle timeout).
 /// <para>
@@ -36,6 +38,7 @@ public sealed class HashingReadStream : ReadOnlyStream
     private readonly TimeSpan? _idleTimeout;
     private readonly IncrementalHash _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
     private readonly IncrementalHash _sha512 = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
+    private readonly FormatSniffer _format = new();
 
     // Pooled blocks, rented when first needed (a small image needs one) and reused in turn
     // once both lanes are done with them.
@@ -79,10 +82,13 @@ public sealed class HashingReadStream : ReadOnlyStream
     public async Task<UploadedData> ResultAsync()
     {
         await DrainAsync();
+        var (format, virtualSize) = _format.Result();
         return new UploadedData(
             _total,
             Convert.ToHexStringLower(_md5.GetHashAndReset()),
-            Convert.ToHexStringLower(_sha512.GetHashAndReset()));
+            Convert.ToHexStringLower(_sha512.GetHashAndReset()),
+            virtualSize,
+            format);
     }
 
     /// <summary>
@@ -160,6 +166,7 @@ public sealed class HashingReadStream : ReadOnlyStream
         }
         _offsets[slot] = _total;
         _total += data.Length;
+        _format.Feed(data.Span);
         _next = (slot + 1) % Ring;
         if (_md5Lane is null || _shaLane is null)
         {
