@@ -277,6 +277,22 @@ public sealed class WebDownloadTests : IAsyncLifetime
         Assert.Single(Expect.Status(await Api.GetAsync($"/v2/images/{id}/tasks", Persona.P1), 200).Json.GetProperty("tasks").EnumerateArray());
 
     [Fact]
+    public async Task Web_download_reads_the_virtual_size_from_the_header_as_it_downloads()
+    {
+        using var directory = new TempDirectory();
+        // vmdk: a 1 GiB disk is a small file (the size cap here is 4 MiB).
+        var path = DiskImages.Create(directory.Path, "vmdk", "1G");
+        _web.Serve("/disk.vmdk", File.ReadAllBytes(path));
+        var id = await Api.CreateUploadableAsync(Persona.P1, new() { ["disk_format"] = "vmdk" });
+
+        Expect.Status(await Api.ImportAsync(id, Persona.P1, WebDownload(_web.Url("/disk.vmdk"))), 202);
+        await Api.WaitForStatusAsync(id, Persona.P1, "active");
+
+        var image = await Api.ShowImageAsync(id, Persona.P1);
+        Assert.Equal(DiskImages.VirtualSize(path, "vmdk"), image.GetProperty("virtual_size").GetInt64());
+    }
+
+    [Fact]
     public async Task Web_download_makes_the_image_active_with_the_downloaded_bytes()
     {
         var data = Bytes(3_000_000, seed: 31);
