@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Glance.Orleans on a fresh machine and prints the totals.
-#  1. installs what the tests need (python3-glanceclient from Debian, for the client test; the
+#  1. installs what the tests need (python3-glanceclient from Debian, for the client test; qemu-utils,
+#     whose qemu-img makes the disk images of the virtual_size tests; the
 #     pinned Azurite from package-lock.json with `npm ci`, which the Azure Blob store tests start);
 #  2. builds the solution (warnings are errors) and runs the xunit projects (grain tests on an
 #     in-process Orleans cluster, HTTP tests against the real pipeline);
@@ -16,6 +17,13 @@ if ! command -v glance >/dev/null 2>&1; then
   echo "== installing python3-glanceclient"
   export DEBIAN_FRONTEND=noninteractive
   (apt-get update -qq && apt-get install -y -qq python3-glanceclient >/dev/null) || echo "could not install python3-glanceclient"
+fi
+
+if ! command -v qemu-img >/dev/null 2>&1; then
+  # The virtual_size tests make real disk images with qemu-img; without it they fail.
+  echo "== installing qemu-utils"
+  export DEBIAN_FRONTEND=noninteractive
+  (apt-get update -qq && apt-get install -y -qq --no-install-recommends qemu-utils >/dev/null) || echo "could not install qemu-utils"
 fi
 
 echo "== npm ci (Azurite)"
