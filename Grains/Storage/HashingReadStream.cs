@@ -9,7 +9,8 @@ namespace Glance.Grains.Storage;
 /// Reads an upload body once and, on the way through, counts it, enforces the byte limit
 /// (stopping as soon as it is exceeded) and computes md5 (Glance's <c>checksum</c>) and
 /// sha512 (<c>os_hash_value</c>), and reads the disk format's header for the virtual size
-/// (<see cref="FormatSniffer"/>, on the reading thread: it looks at the first blocks only). Used for every byte that enters the service: uploads,
+/// (<see cref="FormatSniffer"/>, on the reading thread: it looks at the first blocks only).
+/// Used for every byte that enters the service: uploads,
 /// staging (the Api) and web-download imports (the image grain, which also gives up when the
 /// source stalls for the idle timeout).
 /// <para>

@@ -88,6 +88,29 @@ public sealed class ImportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_virtual_size_measured_while_staging_survives_a_restart_and_is_the_imported_images()
+    {
+        var owner = new Caller(NewProject(), "user-1", ["member"]);
+        var data = Payload(1000, seed: 9);
+        Guid id;
+        await using (var first = await StartAsync())
+        {
+            id = (await first.CreateAsync(owner, ImageDraft.Empty.With("disk_format", "qcow2").With("container_format", "bare"))).Id;
+            var ticket = await first.Image(id).BeginUploadAsync(owner, UploadTarget.Stage, data.Length);
+            await new FileImageDataStore(ImagesDirectory).WriteAsync(ticket.DataKey, new MemoryStream(data), CancellationToken.None);
+            // What the hashing stream reports for a qcow2 header stating 1 GiB.
+            var staged = await first.Image(id).CompleteUploadAsync(ticket.UploadId, new UploadedData(data.Length, "m", "s", 1L << 30, "qcow2"));
+            Assert.Null(staged.VirtualSize); // shown once imported, like the hashes
+        }
+
+        await using var second = await StartAsync();
+        await second.Image(id).ImportAsync(owner, ImportRequest.GlanceDirect());
+        var image = await WaitForAsync(second, owner, id, ImageStatus.Active);
+        Assert.Equal(1L << 30, image.VirtualSize);
+        Assert.Equal(data.Length, image.Size);
+    }
+
+    [Fact]
     public async Task Glance_direct_makes_the_staged_bytes_the_image_data_and_records_a_task_with_the_request_id()
     {
         await using var cluster = await StartAsync();

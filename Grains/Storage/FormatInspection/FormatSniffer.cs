@@ -10,8 +10,8 @@ namespace Glance.Grains.Storage.FormatInspection;
 /// </summary>
 public sealed class FormatSniffer
 {
-    // In the order that decides when two headers match at once (an iso with another format's
-    // header at 0 is that format, as a hybrid iso is read by what boots it).
+    // The order decides when two headers match at once: the headers at 0 name the container
+    // before iso's descriptor at 32 KiB, which may as well lie inside another format's data.
     private readonly IFormatInspector[] _inspectors =
         [new Qcow2Inspector(), new VhdxInspector(), new VmdkInspector(), new VdiInspector(), new VhdInspector(), new IsoInspector()];
     private long _offset;

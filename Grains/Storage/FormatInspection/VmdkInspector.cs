@@ -4,8 +4,8 @@ namespace Glance.Grains.Storage.FormatInspection;
 
 /// <summary>
 /// vmdk with a sparse header at 0 (monolithicSparse, streamOptimized): magic "KDMV", the
-/// capacity in 512-byte sectors at 12 (little-endian). A bare text descriptor has no data of
-/// its own to measure, as for Glance's inspector.
+/// capacity in 512-byte sectors at 12 (little-endian). A bare text descriptor (its data in
+/// other files) has no such header, so no virtual size.
 /// </summary>
 public sealed class VmdkInspector() : FixedHeaderInspector(0, 20)
 {
