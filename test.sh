@@ -13,10 +13,11 @@ results="$PWD/TestResults"
 rm -rf "$results" && mkdir -p "$results"
 status=0
 
-if ! command -v glance >/dev/null 2>&1; then
-  echo "== installing python3-glanceclient"
+if ! command -v glance >/dev/null 2>&1 || ! command -v openstack >/dev/null 2>&1; then
+  echo "== installing python3-glanceclient and python3-openstackclient"
   export DEBIAN_FRONTEND=noninteractive
-  (apt-get update -qq && apt-get install -y -qq python3-glanceclient >/dev/null) || echo "could not install python3-glanceclient"
+  (apt-get update -qq && apt-get install -y -qq python3-glanceclient python3-openstackclient >/dev/null) \
+    || echo "could not install python3-glanceclient and python3-openstackclient"
 fi
 
 if ! command -v qemu-img >/dev/null 2>&1; then

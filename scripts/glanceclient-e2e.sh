@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end check of Glance.Orleans with the real, unmodified python-glanceclient CLI
-# (Debian's python3-glanceclient, `glance`): metadata, then image data (upload and download).
+# End-to-end check of Glance.Orleans with the real, unmodified clients: the python-glanceclient
+# CLI (Debian's python3-glanceclient, `glance`): metadata, then image data (upload and download);
+# then the openstack CLI and openstacksdk (Debian's python3-openstackclient) without Keystone.
 #
 #   GLANCE_URL   endpoint to test (default http://127.0.0.1:9292)
 #   GLANCE_START=1
@@ -425,6 +426,98 @@ for id in "$IMPORT_ID" "$STAGED_ID" "$WEB_ID"; do
     glance_run image-delete "$id"
     check "image-delete of import image $id" succeeded
 done
+
+# --- the openstack CLI and openstacksdk ---------------------------------------------------
+# The unmodified openstack CLI (Debian's python3-openstackclient 6.0, which drives openstacksdk
+# 0.101) against the same service, without Keystone: auth type "none" with the endpoint given,
+# so every call runs as the default identity. Sharing with another project (`image add project`)
+# needs Keystone to look the project up, so it is not here.
+
+os_run() {
+    set +e
+    # Stdin from /dev/null: the openstack CLI fails on a closed one (it asks it isatty()).
+    OUT="$(HOME="$GC_HOME" openstack --os-auth-type none --os-endpoint "$GLANCE_URL" "$@" 2>&1 </dev/null)"
+    RC=$?
+    set -e
+}
+
+# A field of the last `-f json` output (a dict); nested properties by dotted name.
+json_field() {
+    /usr/bin/python3 -c 'import json, sys
+value = json.loads(sys.argv[1])
+for key in sys.argv[2].split("."):
+    value = value.get(key) if isinstance(value, dict) else None
+print("" if value is None else (",".join(value) if isinstance(value, list) else value))' "$OUT" "$1" 2>/dev/null || true
+}
+json_is() { [[ "$(json_field "$1")" == "$2" ]]; }
+
+if command -v openstack >/dev/null 2>&1; then
+    log "$(openstack --version 2>&1) against $GLANCE_URL"
+    os_run image create --disk-format qcow2 --container-format bare --property os_distro=talos "$NAME-osc" -f json
+    OSC_ID="$(json_field id)"
+    check "openstack image create (queued; os_distro=talos accepted)" all succeeded 'json_is status queued' \
+        'json_is properties.os_distro talos'
+    os_run image create --disk-format raw --container-format bare --file "$DATA_FILE" "$NAME-osc-data" -f json
+    OSC_DATA_ID="$(json_field id)"
+    os_run image show "$OSC_DATA_ID" -f json
+    check "openstack image create --file (active, checksum = md5sum, size)" all succeeded 'json_is status active' \
+        'json_is checksum "$DATA_MD5"' 'json_is size "$(stat -c %s "$DATA_FILE")"'
+    os_run image list -f value -c ID
+    check "openstack image list contains both" all succeeded 'has "$OSC_ID"' 'has "$OSC_DATA_ID"'
+    os_run image list --property os_distro=talos -f value -c ID
+    check "openstack image list --property os_distro=talos" all succeeded 'has "$OSC_ID"' 'lacks "$OSC_DATA_ID"'
+    os_run image set --name "$NAME-osc-renamed" --property k=v --tag t1 --min-ram 256 "$OSC_ID"
+    check "openstack image set --name --property --tag --min-ram" succeeded
+    os_run image show "$OSC_ID" -f json
+    check "openstack image show after set" all succeeded 'json_is name "$NAME-osc-renamed"' 'json_is properties.k v' \
+        'json_is tags t1' 'json_is min_ram 256'
+    os_run image unset --property k --tag t1 "$OSC_ID"
+    os_run image show "$OSC_ID" -f json
+    check "openstack image unset --property --tag" all succeeded '[[ -z "$(json_field properties.k)" ]]' '[[ -z "$(json_field tags)" ]]'
+    os_run image save --file "$TMP/osc-saved" "$OSC_DATA_ID"
+    check "openstack image save (md5 of the download = md5sum of the file)" all succeeded \
+        '[[ "$(md5sum "$TMP/osc-saved" | cut -d" " -f1)" == "$DATA_MD5" ]]'
+    os_run image set --deactivate "$OSC_DATA_ID"
+    os_run image show "$OSC_DATA_ID" -f json
+    check "openstack image set --deactivate" all succeeded 'json_is status deactivated'
+    os_run image set --activate "$OSC_DATA_ID"
+    os_run image show "$OSC_DATA_ID" -f json
+    check "openstack image set --activate" all succeeded 'json_is status active'
+
+    # openstacksdk itself, as a program uses it: list, create with data, show, download, delete.
+    set +e
+    OUT="$(HOME="$GC_HOME" /usr/bin/python3 - "$GLANCE_URL" "$DATA_FILE" "$NAME-sdk" 2>&1 <<'PY'
+import hashlib, sys
+import openstack
+url, path, name = sys.argv[1:4]
+conn = openstack.connect(auth_type="none", auth={"endpoint": url}, image_api_version="2")
+data = open(path, "rb").read()
+image = conn.image.create_image(name=name, disk_format="raw", container_format="bare", data=data, wait=True)
+shown = conn.image.get_image(image.id)
+print("status", shown.status)
+print("checksum-ok", shown.checksum == hashlib.md5(data).hexdigest())
+print("listed", any(i.id == image.id for i in conn.image.images()))
+downloaded = conn.image.download_image(shown)
+downloaded = getattr(downloaded, "content", downloaded)  # 0.101 returns the HTTP response
+print("download-ok", hashlib.md5(downloaded).hexdigest() == hashlib.md5(data).hexdigest())
+conn.image.delete_image(image.id)
+print("deleted", conn.image.find_image(image.id) is None)
+PY
+)"
+    RC=$?
+    set -e
+    check "openstacksdk: create with data, get, list, download (md5), delete" all succeeded 'has "status active"' \
+        'has "checksum-ok True"' 'has "listed True"' 'has "download-ok True"' 'has "deleted True"'
+
+    for id in "$OSC_ID" "$OSC_DATA_ID"; do
+        os_run image delete "$id"
+        check "openstack image delete $id" succeeded
+    done
+    os_run image show "$OSC_ID"
+    check "openstack image show of a deleted image fails" all '[[ $RC -ne 0 ]]'
+else
+    fail "openstack CLI (python3-openstackclient) is installed"
+fi
 
 echo "$PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]
