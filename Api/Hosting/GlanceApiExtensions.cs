@@ -6,6 +6,7 @@ using Glance.Api.Members;
 using Glance.Api.Properties;
 using Glance.Api.Schemas;
 using Glance.Api.Versions;
+using Glance.Grains.Hosting;
 
 namespace Glance.Api.Hosting;
 
@@ -16,6 +17,10 @@ public static class GlanceApiExtensions
     public static IHostApplicationBuilder AddGlanceApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<IdentityOptions>().BindConfiguration(IdentityOptions.Section);
+        // The bytes flow through this node whether or not a silo runs in it.
+        builder.Services.AddGlanceImageData(builder.Configuration);
+        builder.Services.AddGlanceImportOptions(builder.Configuration);
+        builder.Services.AddSingleton<ImageUploads>();
         // Ctrl+C and SIGTERM end the process within a bound, whatever the clients do (BoundedShutdown).
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = BoundedShutdown.ShutdownTimeout);
         builder.Services.AddHostedService<BoundedShutdown>();

@@ -2,7 +2,6 @@ using System.Globalization;
 using Glance.Api.Identity;
 using Glance.Api.Images;
 using Glance.Grains.Storage;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 
 namespace Glance.Api.ImageData;
@@ -26,18 +25,16 @@ public static class ImageDataApi
     public static IEndpointRouteBuilder MapImageDataApi(this IEndpointRouteBuilder app)
     {
         var images = app.MapGroup("/v2/images/{id}").WithTags("Image data");
-        images.MapPut("file", (HttpContext context, string id, IGrainFactory grains, IImageDataStore store) =>
-                UploadAsync(context, grains.Image(id), store, UploadTarget.File))
+        images.MapPut("file", (HttpContext context, string id, ImageUploads uploads) => UploadAsync(context, id, uploads, UploadTarget.File))
             .WithName("UploadImageData").WithSummary("Upload the image's bytes (204); streamed and hashed");
-        images.MapPut("stage", (HttpContext context, string id, IGrainFactory grains, IImageDataStore store) =>
-                UploadAsync(context, grains.Image(id), store, UploadTarget.Stage))
+        images.MapPut("stage", (HttpContext context, string id, ImageUploads uploads) => UploadAsync(context, id, uploads, UploadTarget.Stage))
             .WithName("StageImageData").WithSummary("Stage bytes for a glance-direct import (204)");
         images.MapMethods("file", [HttpMethods.Get, HttpMethods.Head], DownloadAsync)
             .WithName("DownloadImageData").WithSummary("Download the image's bytes: 200, 206 for a range, 204 without data");
         return app;
     }
 
-    private static async Task<IResult> UploadAsync(HttpContext context, IImageGrain grain, IImageDataStore store, UploadTarget target)
+    private static async Task<IResult> UploadAsync(HttpContext context, string id, ImageUploads uploads, UploadTarget target)
     {
         var request = context.Request;
         if (!string.Equals(request.ContentType?.Split(';')[0].Trim(), OctetStream, StringComparison.OrdinalIgnoreCase))
@@ -51,28 +48,7 @@ public static class ImageDataApi
                 ? size
                 : throw GlanceException.BadRequest($"Invalid {SizeHeader} header: {sizeHeader}");
         }
-        var ticket = await grain.BeginUploadAsync(context.Caller(), target, declared ?? request.ContentLength);
-        // The ticket's limit replaces Kestrel's 30 MB default; the hashing stream enforces it.
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = null;
-        }
-        UploadedData measured;
-        try
-        {
-            using var body = new HashingReadStream(request.Body, ticket.MaxBytes);
-            await store.WriteAsync(ticket.DataKey, body, context.RequestAborted);
-            measured = await body.ResultAsync();
-        }
-        catch
-        {
-            // Nothing half-written: the grain drops the bytes its ticket names and returns the
-            // image to queued so that a retry works.
-            await grain.AbortUploadAsync(ticket.UploadId);
-            throw;
-        }
-        // The grain checks the size against the declared one and drops the bytes it refuses.
-        await grain.CompleteUploadAsync(ticket.UploadId, measured);
+        await uploads.UploadAsync(context, id, context.Caller(), target, declared ?? request.ContentLength);
         return TypedResults.NoContent();
     }
 

@@ -111,14 +111,6 @@ public interface IImageGrain : IGrainWithGuidKey
     [ReadOnly, Alias("list-tasks")]
     Task<ImmutableArray<ImageTask>> ListTasksAsync(Caller caller);
 
-    /// <summary>
-    /// Start-up recovery: undoes an upload or an import that a crash interrupted (deleting whatever
-    /// bytes it wrote; an import leaves the image queued with <c>os_glance_failed_import</c> set) and
-    /// deletes the bytes of a deleted image if a crash kept them. Idempotent.
-    /// </summary>
-    [Alias("recover-data")]
-    Task RecoverDataAsync();
-
     /// <summary>The image's typed properties the caller may see (not found when the image is invisible).</summary>
     [ReadOnly, Alias("list-properties")]
     Task<ImmutableArray<Glance.Grains.Properties.ImageProperty>> ListPropertiesAsync(Caller caller);
@@ -138,11 +130,4 @@ public interface IImageGrain : IGrainWithGuidKey
     /// <summary>Deletes one property (same rules as <see cref="SetPropertyAsync"/>; not found when absent).</summary>
     [Alias("remove-property")]
     Task RemovePropertyAsync(Caller caller, string name, string? ifMatch);
-
-    /// <summary>
-    /// Re-sends this image's entry to its catalog shard. Used by recovery after a crash
-    /// between the image write and the catalog update; idempotent.
-    /// </summary>
-    [Alias("publish-to-catalog")]
-    Task PublishToCatalogAsync();
 }

@@ -39,23 +39,7 @@ public static class GlanceSiloBuilderExtensions
     /// <summary>The image data store chosen by <c>Glance:ImageData:Store</c> ("file" by default).</summary>
     public static ISiloBuilder AddGlanceImageData(this ISiloBuilder silo, IConfiguration configuration)
     {
-        var glance = configuration.GetSection(GlanceOptions.Section).Get<GlanceOptions>() ?? new GlanceOptions();
-        var data = configuration.GetSection(ImageDataOptions.Section).Get<ImageDataOptions>() ?? new ImageDataOptions();
-        silo.Services.AddOptions<ImageDataOptions>().Bind(configuration.GetSection(ImageDataOptions.Section));
-        switch (data.Store)
-        {
-            case ImageDataOptions.FileStore:
-                var directory = data.Directory ?? Path.Combine(glance.DataDirectory, "images");
-                silo.Services.AddSingleton<IImageDataStore>(_ => new FileImageDataStore(directory));
-                break;
-            case ImageDataOptions.AzureStore:
-                // Built now (no I/O) so a missing or malformed setting stops start-up, not the first upload.
-                silo.Services.AddSingleton<IImageDataStore>(AzureBlobImageDataStore.FromOptions(data));
-                break;
-            default:
-                throw new InvalidOperationException(
-                    $"Unknown image data store '{data.Store}' in {ImageDataOptions.Section}:Store (use '{ImageDataOptions.FileStore}' or '{ImageDataOptions.AzureStore}').");
-        }
+        silo.Services.AddGlanceImageData(configuration);
         return silo;
     }
 
@@ -80,16 +64,7 @@ public static class GlanceSiloBuilderExtensions
     /// </summary>
     public static ISiloBuilder AddGlanceImport(this ISiloBuilder silo, IConfiguration configuration)
     {
-        silo.Services.AddOptions<ImportOptions>()
-            .Bind(configuration.GetSection(ImportOptions.Section))
-            .Validate(o => o.Problem() is null, $"Invalid {ImportOptions.Section} settings (see ImportOptions.Problem)")
-            .ValidateOnStart();
-        var problem = (configuration.GetSection(ImportOptions.Section).Get<ImportOptions>() ?? new ImportOptions()).Problem();
-        if (problem is not null)
-        {
-            throw new InvalidOperationException(problem);
-        }
-        silo.Services.TryAddSingleton<WebDownloadFilter>();
+        silo.Services.AddGlanceImportOptions(configuration);
         silo.Services.AddHttpClient(WebDownloadFilter.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(services => new SocketsHttpHandler
             {

@@ -23,7 +23,7 @@ public sealed partial class ImageGrain(
     IOptions<ImportOptions> importOptions,
     IHttpClientFactory httpClients,
     WebDownloadFilter webDownloadFilter,
-    PropertyProtections protections) : Grain, IImageGrain, IImageImportGrain
+    PropertyProtections protections) : Grain, IImageGrain, IImageImportGrain, IImageMaintenanceGrain
 {
     private readonly ImageQuotaOptions _quotas = quotas.Value;
 
@@ -326,7 +326,7 @@ public sealed partial class ImageGrain(
         return Task.FromResult(data);
     }
 
-    async Task IImageGrain.RecoverDataAsync()
+    async Task IImageMaintenanceGrain.RecoverDataAsync()
     {
         if (state.State.Upload is not null && state.State.Status != ImageStatus.Deleted)
         {
@@ -429,7 +429,7 @@ public sealed partial class ImageGrain(
         await SaveAsync(draft, image.Owner);
     }
 
-    Task IImageGrain.PublishToCatalogAsync() =>
+    Task IImageMaintenanceGrain.PublishToCatalogAsync() =>
         state.State.Status is null ? Task.CompletedTask : PublishAsync(previousOwner: null);
 
     /// <summary>Back to queued after a failed upload: partial bytes deleted, size cleared.</summary>

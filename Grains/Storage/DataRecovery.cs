@@ -8,11 +8,17 @@ namespace Glance.Grains.Storage;
 /// so a retry works), and a deleted image whose bytes a crash kept has them deleted. The
 /// image grains do the work; this only finds them, with one SQL query.
 /// </summary>
-public sealed class DataRecovery(SqliteDatabase database, IGrainFactory grains, ILogger<DataRecovery> logger) : IStartupTask
+public sealed class DataRecovery(SqliteDatabase database, IGrainFactory grains, IImageDataStore store, ILogger<DataRecovery> logger) : IStartupTask
 {
     /// <inheritdoc />
     public async Task Execute(CancellationToken cancellationToken)
     {
+        // The embedded profile is one node and start-up tasks run before it serves requests: a
+        // partial file present now belongs to a write that died with a previous process.
+        if (store is FileImageDataStore files && files.DeletePartialFiles(DateTime.UtcNow) is > 0 and var removed)
+        {
+            logger.LogWarning("Removed {Count} partial image file(s) left by a previous process", removed);
+        }
         var affected = await ImageSweep.FindAsync(database, """
                 SELECT grain_key FROM grain_state
                 WHERE state_name = 'image' AND grain_type = 'glance.image'

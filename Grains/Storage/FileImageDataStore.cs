@@ -5,7 +5,7 @@ namespace Glance.Grains.Storage;
 /// <summary>
 /// Image bytes as files under one directory. A write goes to a uniquely named
 /// <c>.partial</c> file that is renamed onto the key only when complete, so a reader never
-/// sees half an image and a crash leaves only a partial file, which start-up removes.
+/// sees half an image and a crash leaves only a partial file, which the embedded profile's start-up recovery removes.
 /// </summary>
 public sealed class FileImageDataStore : IImageDataStore
 {
@@ -13,17 +13,30 @@ public sealed class FileImageDataStore : IImageDataStore
     private const int BufferSize = 1 << 20;
     private readonly string _directory;
 
-    /// <summary>Opens the store, removing partial files a crash left behind.</summary>
+    /// <summary>Opens the store (creating its directory); it removes nothing by itself.</summary>
     public FileImageDataStore(string directory)
     {
         _directory = Path.GetFullPath(directory);
         System.IO.Directory.CreateDirectory(_directory);
-        // Only this process writes here (the embedded profile is one node), so any partial
-        // file present at start-up belongs to an upload that died with a previous process.
+    }
+
+    /// <summary>
+    /// Deletes the partial files last written before <paramref name="before"/>: writes that died
+    /// with a process. Only a caller that knows no other process writes here may call it (the
+    /// embedded profile's start-up recovery), since a live write's file looks the same.
+    /// </summary>
+    public int DeletePartialFiles(DateTime before)
+    {
+        var deleted = 0;
         foreach (var partial in System.IO.Directory.EnumerateFiles(_directory, "*" + PartialSuffix))
         {
-            File.Delete(partial);
+            if (File.GetLastWriteTimeUtc(partial) < before)
+            {
+                File.Delete(partial);
+                deleted++;
+            }
         }
+        return deleted;
     }
 
     /// <inheritdoc />
@@ -55,7 +68,7 @@ public sealed class FileImageDataStore : IImageDataStore
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // Keep the write's own error; start-up removes partial files.
+                // Keep the write's own error; start-up recovery removes partial files.
             }
             throw;
         }

@@ -29,4 +29,12 @@ public sealed class ImageDataOptions
 
     /// <summary>Most bytes one owner may store in total; 0 means unlimited (Glance's <c>user_storage_quota</c>).</summary>
     public long UserStorageQuota { get; set; }
+
+    /// <summary>Why the options cannot be used, or null when they can.</summary>
+    public string? Problem() =>
+        Store is not (FileStore or AzureStore)
+            ? $"Unknown image data store '{Store}' in {Section}:Store (use '{FileStore}' or '{AzureStore}')."
+            : ImageSizeCap <= 0 ? $"{Section}:ImageSizeCap must be positive."
+            : UserStorageQuota < 0 ? $"{Section}:UserStorageQuota must be 0 (unlimited) or positive."
+            : null;
 }

@@ -21,11 +21,11 @@ internal static class ImageSweep
         });
 
     /// <summary>Calls <paramref name="repair"/> on each image grain, a bounded number at a time.</summary>
-    public static async Task RepairAsync(IGrainFactory grains, IEnumerable<Guid> images, Func<IImageGrain, Task> repair)
+    public static async Task RepairAsync(IGrainFactory grains, IEnumerable<Guid> images, Func<IImageMaintenanceGrain, Task> repair)
     {
         foreach (var chunk in images.Chunk(64))
         {
-            await Task.WhenAll(chunk.Select(id => repair(grains.GetGrain<IImageGrain>(id))));
+            await Task.WhenAll(chunk.Select(id => repair(grains.GetGrain<IImageMaintenanceGrain>(id))));
         }
     }
 }

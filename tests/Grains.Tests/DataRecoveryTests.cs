@@ -108,7 +108,7 @@ public sealed class DataRecoveryTests : IDisposable
             Assert.Equal([retry.DataKey], FilesOf(id).Select(Path.GetFileName));
 
             // Recovery is idempotent and leaves a completed upload alone.
-            await second.Image(id).RecoverDataAsync();
+            await second.Client.GetGrain<IImageMaintenanceGrain>(id).RecoverDataAsync();
             Assert.Equal(done.Status, (await second.Image(id).GetAsync(owner)).Status);
             Assert.Single(FilesOf(id));
         }
@@ -165,7 +165,7 @@ public sealed class DataRecoveryTests : IDisposable
         await WriteBlobAsync(Store(), otherTicket.DataKey);
         await cluster.Image(other).AbortUploadAsync(otherTicket.UploadId);
         await ThrowsGlance(ErrorKind.NotFound, () => cluster.Image(other).GetAsync(owner));
-        await cluster.Image(other).RecoverDataAsync();
+        await cluster.Client.GetGrain<IImageMaintenanceGrain>(other).RecoverDataAsync();
         await ThrowsGlance(ErrorKind.NotFound, () => cluster.Image(other).GetAsync(owner));
         Assert.Empty(FilesOf(other));
     }

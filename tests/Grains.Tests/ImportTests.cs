@@ -268,7 +268,7 @@ public sealed class ImportTests : IAsyncLifetime
             await UntilAsync(() => FilesOf(id).Length == 0, "the partial download is gone");
 
             // Recovery is idempotent, and a new import works.
-            await second.Image(id).RecoverDataAsync();
+            await second.Client.GetGrain<IImageMaintenanceGrain>(id).RecoverDataAsync();
             _web.Serve("/good", data);
             await second.Image(id).ImportAsync(owner, ImportRequest.WebDownload(_web.Url("/good")));
             var done = await WaitForAsync(second, owner, id, ImageStatus.Active);

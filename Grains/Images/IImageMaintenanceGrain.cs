@@ -1,0 +1,25 @@
+namespace Glance.Grains.Images;
+
+/// <summary>
+/// The image grain's maintenance verbs: called only by the service's own recoveries, never by
+/// clients. Kept out of <see cref="IImageGrain"/> so that <c>Grains.Interfaces</c> holds only the
+/// public contract, and a grain call filter can tell that contract from the plumbing.
+/// </summary>
+[Alias("glance.IImageMaintenanceGrain")]
+public interface IImageMaintenanceGrain : IGrainWithGuidKey
+{
+    /// <summary>
+    /// Recovery: undoes an upload or an import that a crash interrupted (deleting whatever bytes it
+    /// wrote; an import leaves the image queued with <c>os_glance_failed_import</c> set) and deletes
+    /// the bytes of a deleted image if a crash kept them. Idempotent.
+    /// </summary>
+    [Alias("recover-data")]
+    Task RecoverDataAsync();
+
+    /// <summary>
+    /// Re-sends this image's entry to its catalog shard. Used by recovery after a crash between
+    /// the image write and the catalog update; idempotent.
+    /// </summary>
+    [Alias("publish-to-catalog")]
+    Task PublishToCatalogAsync();
+}
