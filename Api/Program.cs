@@ -5,9 +5,17 @@ using Glance.Grains.Hosting;
 // wherever it is launched from; relative data paths still resolve against the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
-// The one-command service: this process is both the HTTP front end and a silo with
-// embedded durable storage. Silo/ runs the same silo configuration without HTTP.
-builder.UseOrleans(silo => silo.AddGlanceEmbedded(builder.Configuration));
+// The one-command service (embedded profile): this process is both the HTTP front end and a
+// silo with embedded durable storage. In the azure profile it is a stateless front end, an
+// Orleans client of the cluster that Silo/ processes form; it still streams the bytes itself.
+if (GlanceOptions.From(builder.Configuration).IsAzure)
+{
+    builder.UseOrleansClient(client => client.AddGlanceAzureClient(builder.Configuration));
+}
+else
+{
+    builder.UseOrleans(silo => silo.AddGlanceEmbedded(builder.Configuration));
+}
 builder.AddGlanceApi();
 
 var app = builder.Build();

@@ -1,9 +1,25 @@
 using Glance.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 // The headless silo: the same grains and storage as the API's co-hosted silo, reachable by
-// Orleans clients through its gateway (Glance:GatewayPort). Multi-silo clustering on Azure
-// Table storage comes with the azure profile.
+// Orleans clients through its gateway (Glance:GatewayPort). With Glance:Profile=azure, any
+// number of these form one cluster on Azure Table and Blob storage (README, "Operators").
+// `Glance.Silo status` (same settings) prints the cluster's members as the cluster sees them.
+if (args.FirstOrDefault() == "status")
+{
+    var clientBuilder = Host.CreateApplicationBuilder(args[1..]);
+    clientBuilder.UseOrleansClient(client => client.AddGlanceAzureClient(clientBuilder.Configuration));
+    using var clientHost = clientBuilder.Build();
+    await clientHost.StartAsync();
+    var management = clientHost.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+    foreach (var member in (await management.GetDetailedHosts(onlyActive: false)).OrderBy(m => m.StartTime))
+    {
+        Console.WriteLine($"{member.SiloAddress.Endpoint} {member.Status} {member.SiloName} started {member.StartTime:O}");
+    }
+    await clientHost.StopAsync();
+    return;
+}
 var builder = Host.CreateApplicationBuilder(args);
-builder.UseOrleans(silo => silo.AddGlanceEmbedded(builder.Configuration));
+builder.UseOrleans(silo => silo.AddGlance(builder.Configuration));
 builder.Build().Run();

@@ -11,7 +11,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
     {
         try
         {
-            await next(context);
+            await RunAsync(context);
             if (context.Response.StatusCode >= 400 && !context.Response.HasStarted && (context.Response.ContentLength ?? 0) == 0)
             {
                 await AnswerAsync(context, context.Response.StatusCode, ErrorResponses.DefaultMessage(context.Response.StatusCode));
@@ -29,10 +29,37 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         {
             // The client went away; nothing to answer.
         }
+        catch (Exception e) when (!context.Response.HasStarted && ServiceUnavailable.Is(e))
+        {
+            logger.LogWarning("{Method} {Path} answered 503: {Error}", context.Request.Method, context.Request.Path, e.Message);
+            context.Response.Headers.RetryAfter = ServiceUnavailable.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ServiceUnavailable.Message);
+        }
         catch (Exception e) when (!context.Response.HasStarted)
         {
             logger.LogError(e, "Unhandled error for {Method} {Path}", context.Request.Method, context.Request.Path);
             await ErrorResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, "The server has either erred or is incapable of performing the requested operation.");
+        }
+    }
+
+    // A safe request that met a silo being declared dead is tried once more: the retry usually
+    // reaches the grain's new activation. Writes are not retried (the first may have happened).
+    private async Task RunAsync(HttpContext context)
+    {
+        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+        {
+            await next(context);
+            return;
+        }
+        try
+        {
+            await next(context);
+        }
+        catch (Exception e) when (!context.Response.HasStarted && ServiceUnavailable.Is(e) && !context.RequestAborted.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), context.RequestAborted);
+            context.Response.Clear();
+            await next(context);
         }
     }
 

@@ -21,9 +21,11 @@ public static class GlanceServiceCollectionExtensions
         {
             return services; // A co-hosted silo and its API share one container.
         }
-        var glance = configuration.GetSection(GlanceOptions.Section).Get<GlanceOptions>() ?? new GlanceOptions();
+        var glance = GlanceOptions.From(configuration);
         var data = configuration.GetSection(ImageDataOptions.Section).Get<ImageDataOptions>() ?? new ImageDataOptions();
+        ApplyProfileDefaults(data, glance, configuration);
         services.AddOptions<ImageDataOptions>().Bind(configuration.GetSection(ImageDataOptions.Section))
+            .PostConfigure(o => ApplyProfileDefaults(o, glance, configuration))
             .Validate(o => o.Problem() is null, $"Invalid {ImageDataOptions.Section} settings (see ImageDataOptions.Problem)")
             .ValidateOnStart();
         // Built now (no I/O) so a missing or malformed setting stops start-up, not the first upload.
@@ -41,6 +43,21 @@ public static class GlanceServiceCollectionExtensions
             services.AddSingleton<IImageDataStore>(_ => new FileImageDataStore(directory));
         }
         return services;
+    }
+
+    // Every node of the azure profile reads and writes the same bytes: Azure Blob storage in the
+    // profile's account, unless Glance:ImageData says otherwise.
+    private static void ApplyProfileDefaults(ImageDataOptions data, GlanceOptions glance, IConfiguration configuration)
+    {
+        if (!glance.IsAzure)
+        {
+            return;
+        }
+        if (configuration[$"{ImageDataOptions.Section}:Store"] is null)
+        {
+            data.Store = ImageDataOptions.AzureStore;
+        }
+        data.AzureConnectionString ??= AzureOptions.From(configuration).ConnectionString;
     }
 
     /// <summary>Image import's options (<c>Glance:Import</c>), checked at start-up.</summary>

@@ -14,13 +14,51 @@ namespace Glance.Grains.Hosting;
 /// <summary>The silo configuration shared by the API host (co-hosted silo), the headless silo and tests.</summary>
 public static class GlanceSiloBuilderExtensions
 {
+    /// <summary>The profile <c>Glance:Profile</c> selects: <see cref="AddGlanceEmbedded"/> (default) or <see cref="AddGlanceAzure"/>.</summary>
+    public static ISiloBuilder AddGlance(this ISiloBuilder silo, IConfiguration configuration) =>
+        GlanceOptions.From(configuration).IsAzure ? silo.AddGlanceAzure(configuration) : silo.AddGlanceEmbedded(configuration);
+
+    /// <summary>
+    /// The azure profile: one silo of a cluster whose members meet in an Azure Table, with grain
+    /// state in Azure Blob storage (Orleans' provider, the embedded store's JSON), catalog entries
+    /// in an Azure Table and image bytes in Azure Blob storage. Any number of these silos, on one
+    /// machine (distinct ports) or many, form one cluster.
+    /// </summary>
+    public static ISiloBuilder AddGlanceAzure(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var options = GlanceOptions.From(configuration);
+        var azure = AzureOptions.From(configuration);
+        silo.Configure<ClusterOptions>(cluster =>
+        {
+            cluster.ClusterId = options.ClusterId;
+            cluster.ServiceId = options.ServiceId;
+        });
+        silo.ConfigureEndpoints(AzureCluster.AdvertisedAddress(options), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
+        silo.Configure<ClusterMembershipOptions>(AzureCluster.FailureDetection);
+        silo.UseAzureStorageClustering(clustering =>
+        {
+            clustering.TableServiceClient = AzureCluster.Tables(azure);
+            clustering.TableName = azure.ClusteringTable;
+        });
+        silo.AddAzureBlobGrainStorage(GlanceStorage.ProviderName, storage =>
+        {
+            storage.BlobServiceClient = AzureCluster.Blobs(azure);
+            storage.ContainerName = azure.GrainStateContainer;
+            storage.GrainStorageSerializer = new GrainStateJsonSerializer();
+        });
+        silo.Services.AddSingleton(_ => new AzureTableCatalogStore(AzureCluster.Tables(azure).GetTableClient(azure.CatalogTable)));
+        silo.Services.AddSingleton<ICatalogStore>(services => services.GetRequiredService<AzureTableCatalogStore>());
+        silo.AddGlanceImageData(configuration);
+        return silo.AddGlanceGrains(configuration);
+    }
+
     /// <summary>
     /// The embedded profile: one silo on localhost clustering with durable SQLite storage
     /// under <see cref="GlanceOptions.DataDirectory"/>.
     /// </summary>
     public static ISiloBuilder AddGlanceEmbedded(this ISiloBuilder silo, IConfiguration configuration)
     {
-        var options = configuration.GetSection(GlanceOptions.Section).Get<GlanceOptions>() ?? new GlanceOptions();
+        var options = GlanceOptions.From(configuration);
         silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
         silo.Configure<EndpointOptions>(endpoints =>
         {

@@ -73,7 +73,7 @@ public sealed class AzureBlobImageDataStore : IImageDataStore
         }
         try
         {
-            return FromConnectionString(options.AzureConnectionString, options.AzureContainer);
+            return FromConnectionString(options.AzureConnectionString, options.AzureContainer, Hosting.AzureCluster.Bounded(CreateClientOptions()));
         }
         catch (FormatException exception)
         {

@@ -1,0 +1,37 @@
+using System.Net.Sockets;
+
+namespace Glance.Api.Errors;
+
+/// <summary>
+/// Failures that say "a part of the cluster is gone for now", not "this request is wrong": a
+/// silo that died (calls to it are rejected until the cluster declares it dead and its grains
+/// come back elsewhere), a grain call that timed out, a storage service that does not answer.
+/// They are answered 503 with Retry-After; a safe request (GET, HEAD) is retried once first.
+/// </summary>
+public static class ServiceUnavailable
+{
+    /// <summary>The message of the 503 answer.</summary>
+    public const string Message = "The image service is temporarily unavailable. Retry the request.";
+
+    /// <summary>Seconds a client is told to wait (the cluster's failure-detection window is about ten).</summary>
+    public const int RetryAfterSeconds = 5;
+
+    /// <summary>True when <paramref name="exception"/> or one of its causes is such a failure.</summary>
+    public static bool Is(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case OrleansMessageRejectionException or SiloUnavailableException or Orleans.Runtime.Messaging.ConnectionFailedException
+                    or TimeoutException or SocketException or HttpRequestException or IOException { InnerException: SocketException }:
+                    return true;
+                case Azure.RequestFailedException failed when failed.Status is 0 or >= 500:
+                    return true;
+                case AggregateException aggregate when aggregate.InnerExceptions.Any(Is):
+                    return true;
+            }
+        }
+        return false;
+    }
+}

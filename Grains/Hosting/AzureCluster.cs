@@ -1,0 +1,50 @@
+using System.Net;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Glance.Grains.Storage;
+using Orleans.Configuration;
+
+namespace Glance.Grains.Hosting;
+
+/// <summary>What the azure profile's silos and clients share: storage clients, addresses, failure detection.</summary>
+public static class AzureCluster
+{
+    /// <summary>The Table service of <paramref name="azure"/>'s account.</summary>
+    public static TableServiceClient Tables(AzureOptions azure) => new(azure.ConnectionString, Bounded(new TableClientOptions()));
+
+    /// <summary>The Blob service of <paramref name="azure"/>'s account, at the service version the image store pins.</summary>
+    public static BlobServiceClient Blobs(AzureOptions azure) => new(azure.ConnectionString, Bounded(AzureBlobImageDataStore.CreateClientOptions()));
+
+    /// <summary>
+    /// Retries and timeouts that end well within a request's time when the storage service is
+    /// gone (the SDK's defaults wait up to 100 s per try): the request then fails with a 503.
+    /// </summary>
+    public static T Bounded<T>(T options) where T : Azure.Core.ClientOptions
+    {
+        options.Retry.MaxRetries = 2;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(300);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(2);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
+        return options;
+    }
+
+    /// <summary>
+    /// Failure detection tuned so that a dead silo is declared dead within about ten seconds
+    /// (Orleans' defaults take about half a minute): probes every 2 s, 3 missed probes, 2 votes.
+    /// </summary>
+    public static void FailureDetection(ClusterMembershipOptions membership)
+    {
+        membership.ProbeTimeout = TimeSpan.FromSeconds(2);
+        membership.NumMissedProbesLimit = 3;
+        membership.NumVotesForDeathDeclaration = 2;
+        membership.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+    }
+
+    /// <summary>
+    /// The configured address, else loopback: a silo listens only where it is told to, so an
+    /// operator names the address of a machine's cluster network (scripts/cluster.sh names one per
+    /// network namespace).
+    /// </summary>
+    public static IPAddress AdvertisedAddress(GlanceOptions options) =>
+        options.AdvertisedAddress is { } configured ? IPAddress.Parse(configured) : IPAddress.Loopback;
+}

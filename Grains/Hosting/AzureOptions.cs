@@ -1,0 +1,43 @@
+namespace Glance.Grains.Hosting;
+
+/// <summary>
+/// The azure profile's storage account, bound from <c>Glance:Azure</c>: cluster membership and
+/// catalog entries in Azure Table storage, grain state and image bytes in Azure Blob storage.
+/// </summary>
+public sealed class AzureOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "Glance:Azure";
+
+    /// <summary>Azure Storage connection string (Azurite's, locally); required in the azure profile.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Table of the cluster's members (Orleans' membership table).</summary>
+    public string ClusteringTable { get; set; } = "GlanceClusterMembers";
+
+    /// <summary>Table of the catalog entries, one entity per image and shard.</summary>
+    public string CatalogTable { get; set; } = "GlanceCatalog";
+
+    /// <summary>Blob container of the grains' state, one blob per grain.</summary>
+    public string GrainStateContainer { get; set; } = "glance-grain-state";
+
+    /// <summary>Why the options cannot be used, or null when they can.</summary>
+    public string? Problem() =>
+        string.IsNullOrWhiteSpace(ConnectionString)
+            ? $"{Section}:ConnectionString is required in the azure profile (Azurite's, locally)."
+            : !IsTableName(ClusteringTable) ? $"{Section}:ClusteringTable '{ClusteringTable}' is not a valid table name."
+            : !IsTableName(CatalogTable) ? $"{Section}:CatalogTable '{CatalogTable}' is not a valid table name."
+            : !Storage.AzureBlobImageDataStore.IsValidContainerName(GrainStateContainer) ? $"{Section}:GrainStateContainer '{GrainStateContainer}' is not a valid container name."
+            : null;
+
+    /// <summary>The options in <paramref name="configuration"/>, checked.</summary>
+    public static AzureOptions From(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        var options = Microsoft.Extensions.Configuration.ConfigurationBinder.Get<AzureOptions>(configuration.GetSection(Section)) ?? new AzureOptions();
+        return options.Problem() is { } problem ? throw new InvalidOperationException(problem) : options;
+    }
+
+    // Azure's rule: 3-63 letters or digits, starting with a letter.
+    private static bool IsTableName(string name) =>
+        name.Length is >= 3 and <= 63 && char.IsAsciiLetter(name[0]) && name.All(char.IsAsciiLetterOrDigit);
+}

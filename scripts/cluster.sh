@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# A local Glance.Orleans cluster in the azure profile: Azurite (the repository's pinned one), N
+# headless silos (Silo/) and M stateless API nodes (Api/ as Orleans clients), one process each.
+#
+#   scripts/cluster.sh up [--silos N] [--api M] [--netns]   build if needed, start everything, wait
+#                                  until every API node answers /versions; prints `api K URL` and
+#                                  `silo K ADDRESS` lines (default 3 silos, 2 API nodes)
+#   scripts/cluster.sh status      the members as the cluster sees them (its membership table)
+#   scripts/cluster.sh nodes       the `api K URL` / `silo K ADDRESS` lines of the running cluster
+#   scripts/cluster.sh kill silo|api K    SIGKILL          stop silo|api K    graceful (SIGTERM)
+#   scripts/cluster.sh start silo|api K   (re)start one    add silo           a new silo joins
+#   scripts/cluster.sh kill azurite | start azurite         the storage outage of the fault tests
+#   scripts/cluster.sh down        stops everything it started (by pid) and removes the namespaces
+#
+# --netns puts every node in a network namespace of its own (gl-silo-K, gl-api-K) with an address
+# of its own on a bridge the script makes (10.77.0.0/24; Azurite on the bridge's 10.77.0.1), so
+# nothing can assume one host. Needs root. Without it everything binds 127.0.0.1.
+#
+# Environment: CLUSTER_DIR (default ./.cluster: state, logs, Azurite's files), CLUSTER_PORT_BASE
+# (default 12100: silo K on BASE+K, its gateway on BASE+100+K, API node K's HTTP on BASE+200+K,
+# Azurite on BASE+300..302), CLUSTER_ID (default glance-local), CLUSTER_BUILD=1 forces a build.
+# Extra settings for every node: CLUSTER_SETTINGS (e.g. "--Glance:ImageData:UploadLeaseSeconds=10").
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CLUSTER_DIR="${CLUSTER_DIR:-$REPO/.cluster}"
+mkdir -p "$CLUSTER_DIR"
+CLUSTER_DIR="$(cd "$CLUSTER_DIR" && pwd)"
+BASE="${CLUSTER_PORT_BASE:-12100}"
+CLUSTER_ID="${CLUSTER_ID:-glance-local}"
+BRIDGE=glbr0
+SUBNET=10.77.0
+ACCOUNT=devstoreaccount1
+# Azurite's well-known development key (public, not a secret).
+KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+SILO_DLL="$REPO/Silo/bin/Release/net10.0/Glance.Silo.dll"
+API_DLL="$REPO/Api/bin/Release/net10.0/Glance.Api.dll"
+
+log() { echo "# $*" >&2; }
+die() { log "$*"; exit 1; }
+netns_on() { [ -f "$CLUSTER_DIR/netns" ]; }
+storage_host() { if netns_on; then echo "$SUBNET.1"; else echo 127.0.0.1; fi; }
+address_of() { # kind k
+  if netns_on; then
+    case "$1" in silo) echo "$SUBNET.$((10 + $2))";; api) echo "$SUBNET.$((110 + $2))";; esac
+  else echo 127.0.0.1; fi
+}
+connection_string() {
+  local h; h="$(storage_host)"
+  echo "DefaultEndpointsProtocol=http;AccountName=$ACCOUNT;AccountKey=$KEY;BlobEndpoint=http://$h:$((BASE + 300))/$ACCOUNT;QueueEndpoint=http://$h:$((BASE + 301))/$ACCOUNT;TableEndpoint=http://$h:$((BASE + 302))/$ACCOUNT;"
+}
+pidfile() { echo "$CLUSTER_DIR/$1-$2.pid"; }
+alive() { local f; f="$(pidfile "$1" "$2")"; [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+build() {
+  local head; head="$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo none)"
+  if [ "${CLUSTER_BUILD:-0}" = 1 ] || [ ! -f "$SILO_DLL" ] || [ ! -f "$API_DLL" ] \
+     || [ "$(cat "$CLUSTER_DIR/built" 2>/dev/null)" != "$head" ]; then
+    log "building Silo and Api (Release)"
+    (cd "$REPO" && dotnet build Silo -c Release -nologo -v q && dotnet build Api -c Release -nologo -v q) >"$CLUSTER_DIR/build.log" 2>&1 \
+      || { tail -30 "$CLUSTER_DIR/build.log" >&2; die "build failed"; }
+    echo "$head" > "$CLUSTER_DIR/built"
+  fi
+}
+
+make_netns() { # name address
+  local ns="$1" addr="$2" host="veth-${1#gl-}"
+  ip netns add "$ns"
+  ip link add "$host" type veth peer name eth0 netns "$ns"
+  ip link set "$host" master "$BRIDGE" up
+  ip -n "$ns" addr add "$addr/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" route add default via "$SUBNET.1"
+}
+
+run_in() { # kind k command...: the node's namespace, or here
+  local kind="$1" k="$2"; shift 2
+  if netns_on; then
+    ip netns list | grep -qw "gl-$kind-$k" || make_netns "gl-$kind-$k" "$(address_of "$kind" "$k")"
+    exec ip netns exec "gl-$kind-$k" "$@"
+  else
+    exec "$@"
+  fi
+}
+
+start_azurite() {
+  alive azurite 0 && return 0
+  [ -x "$REPO/node_modules/.bin/azurite" ] || die "Azurite is missing: run \`npm ci\` in $REPO"
+  mkdir -p "$CLUSTER_DIR/azurite"
+  local h; h="$(storage_host)"
+  setsid "$REPO/node_modules/.bin/azurite" --silent --loose --disableTelemetry --skipApiVersionCheck \
+    --location "$CLUSTER_DIR/azurite" \
+    --blobHost "$h" --blobPort $((BASE + 300)) --queueHost "$h" --queuePort $((BASE + 301)) \
+    --tableHost "$h" --tablePort $((BASE + 302)) >"$CLUSTER_DIR/azurite.log" 2>&1 < /dev/null &
+  echo $! > "$(pidfile azurite 0)"
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/$h/$((BASE + 302))") 2>/dev/null && (exec 3<>"/dev/tcp/$h/$((BASE + 300))") 2>/dev/null && return 0
+    sleep 0.2
+  done
+  die "Azurite did not start (see $CLUSTER_DIR/azurite.log)"
+}
+
+common_settings() {
+  echo --Glance:Profile=azure "--Glance:Azure:ConnectionString=$(connection_string)" --Glance:ClusterId="$CLUSTER_ID" \
+    ${CLUSTER_SETTINGS:-}
+}
+
+start_node() { # kind k
+  local kind="$1" k="$2" addr; addr="$(address_of "$1" "$2")"
+  alive "$kind" "$k" && return 0
+  mkdir -p "$CLUSTER_DIR/logs"
+  local -a cmd
+  if [ "$kind" = silo ]; then
+    # shellcheck disable=SC2046
+    cmd=(dotnet "$SILO_DLL" $(common_settings) --Glance:AdvertisedAddress="$addr"
+         --Glance:SiloPort=$((BASE + k)) --Glance:GatewayPort=$((BASE + 100 + k)))
+  else
+    # shellcheck disable=SC2046
+    cmd=(dotnet "$API_DLL" $(common_settings) --urls "http://$addr:$((BASE + 200 + k))"
+         --Glance:DataDirectory="$CLUSTER_DIR/api-$k")
+  fi
+  ( run_in "$kind" "$k" setsid "${cmd[@]}" >>"$CLUSTER_DIR/logs/$kind-$k.log" 2>&1 < /dev/null ) &
+  echo $! > "$(pidfile "$kind" "$k")"
+  echo "$k" >> "$CLUSTER_DIR/$kind.list"
+  sort -un "$CLUSTER_DIR/$kind.list" -o "$CLUSTER_DIR/$kind.list"
+}
+
+api_url() { echo "http://$(address_of api "$1"):$((BASE + 200 + $1))"; }
+
+wait_api() { # k
+  for _ in $(seq 300); do
+    curl -sf -m 2 -o /dev/null "$(api_url "$1")/versions" && return 0
+    alive api "$1" || die "api $1 exited (see $CLUSTER_DIR/logs/api-$1.log)"
+    sleep 0.2
+  done
+  die "api $1 does not answer $(api_url "$1")/versions (see $CLUSTER_DIR/logs/api-$1.log)"
+}
+
+wait_silo() { # k: listening on its gateway
+  local addr; addr="$(address_of silo "$1")"
+  for _ in $(seq 300); do
+    if netns_on; then
+      ip netns exec "gl-silo-$1" bash -c "exec 3<>/dev/tcp/$addr/$((BASE + 100 + $1))" 2>/dev/null && return 0
+    else
+      (exec 3<>"/dev/tcp/$addr/$((BASE + 100 + $1))") 2>/dev/null && return 0
+    fi
+    alive silo "$1" || die "silo $1 exited (see $CLUSTER_DIR/logs/silo-$1.log)"
+    sleep 0.2
+  done
+  die "silo $1 is not listening (see $CLUSTER_DIR/logs/silo-$1.log)"
+}
+
+nodes() {
+  for k in $(cat "$CLUSTER_DIR/api.list" 2>/dev/null); do alive api "$k" && echo "api $k $(api_url "$k")"; done
+  for k in $(cat "$CLUSTER_DIR/silo.list" 2>/dev/null); do
+    alive silo "$k" && echo "silo $k $(address_of silo "$k"):$((BASE + k))"
+  done
+  return 0
+}
+
+stop_pid() { # kind k signal
+  local f; f="$(pidfile "$1" "$2")"
+  [ -s "$f" ] || return 0
+  local pid; pid="$(cat "$f")"
+  # The pid is setsid's (or ip netns exec's, which execs it): signal the process group.
+  kill "-$3" -- "-$pid" 2>/dev/null || kill "-$3" "$pid" 2>/dev/null || true
+  for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; fi
+  rm -f "$f"
+}
+
+down() {
+  for f in "$CLUSTER_DIR"/api-*.pid "$CLUSTER_DIR"/silo-*.pid "$CLUSTER_DIR"/azurite-*.pid; do
+    [ -e "$f" ] || continue
+    local name; name="$(basename "$f" .pid)"
+    stop_pid "${name%-*}" "${name##*-}" TERM
+  done
+  if netns_on; then
+    for ns in $(ip netns list | awk '{print $1}' | grep '^gl-' || true); do ip netns del "$ns" 2>/dev/null || true; done
+    ip link del "$BRIDGE" 2>/dev/null || true
+    rm -f "$CLUSTER_DIR/netns"
+  fi
+  rm -f "$CLUSTER_DIR"/*.list
+}
+
+up() {
+  local silos=3 apis=2 netns=0
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --silos) silos="$2"; shift 2;;
+      --api) apis="$2"; shift 2;;
+      --netns) netns=1; shift;;
+      *) die "unknown option $1";;
+    esac
+  done
+  build
+  if [ "$netns" = 1 ]; then
+    [ "$(id -u)" = 0 ] || die "--netns needs root"
+    ip link show "$BRIDGE" >/dev/null 2>&1 || {
+      ip link add "$BRIDGE" type bridge
+      ip addr add "$SUBNET.1/24" dev "$BRIDGE"
+      ip link set "$BRIDGE" up
+    }
+    touch "$CLUSTER_DIR/netns"
+  fi
+  start_azurite
+  for k in $(seq "$silos"); do start_node silo "$k"; done
+  for k in $(seq "$silos"); do wait_silo "$k"; done
+  for k in $(seq "$apis"); do start_node api "$k"; done
+  for k in $(seq "$apis"); do wait_api "$k"; done
+  nodes
+}
+
+cmd="${1:-}"; shift || true
+case "$cmd" in
+  up) up "$@";;
+  down) down;;
+  nodes) nodes;;
+  status)
+    # shellcheck disable=SC2046
+    dotnet "$SILO_DLL" status $(common_settings) --Logging:LogLevel:Default=Warning;;
+  kill|stop)
+    [ $# -ge 1 ] || die "usage: $0 $cmd silo|api K | $cmd azurite"
+    if [ "$1" = azurite ]; then stop_pid azurite 0 "$([ "$cmd" = kill ] && echo KILL || echo TERM)"
+    else stop_pid "$1" "${2:?K}" "$([ "$cmd" = kill ] && echo KILL || echo TERM)"; fi;;
+  start)
+    [ $# -ge 1 ] || die "usage: $0 start silo|api K | start azurite"
+    case "$1" in
+      azurite) start_azurite;;
+      silo) start_node silo "${2:?K}"; wait_silo "$2"; echo "silo $2 $(address_of silo "$2"):$((BASE + $2))";;
+      api) start_node api "${2:?K}"; wait_api "$2"; echo "api $2 $(api_url "$2")";;
+      *) die "start silo|api K";;
+    esac;;
+  add)
+    [ "${1:-}" = silo ] || die "usage: $0 add silo"
+    k=$(( $(sort -n "$CLUSTER_DIR/silo.list" 2>/dev/null | tail -1 || echo 0) + 1 ))
+    start_node silo "$k"; wait_silo "$k"; echo "silo $k $(address_of silo "$k"):$((BASE + k))";;
+  *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2;;
+esac
