@@ -12,7 +12,7 @@ namespace Glance.Api.ImageData;
 /// state where a retry works). Runs on whichever node serves the request: it needs only a grain
 /// factory and the data store, never a silo.
 /// </summary>
-public sealed class ImageUploads(IGrainFactory grains, IImageDataStore store)
+public sealed class ImageUploads(IGrainFactory grains, IImageDataStore store, ILogger<ImageUploads> logger)
 {
     /// <summary>Streams <paramref name="context"/>'s request body into image <paramref name="id"/>'s data or staging area.</summary>
     public async Task<ImageRecord> UploadAsync(HttpContext context, string id, Caller caller, UploadTarget target, long? declaredSize)
@@ -25,18 +25,67 @@ public sealed class ImageUploads(IGrainFactory grains, IImageDataStore store)
             limit.MaxRequestBodySize = null;
         }
         UploadedData measured;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        var renewals = RenewAsync(grain, ticket, stop);
         try
         {
             using var body = new HashingReadStream(context.Request.Body, ticket.MaxBytes);
-            await store.WriteAsync(ticket.DataKey, body, context.RequestAborted);
+            await store.WriteAsync(ticket.DataKey, body, stop.Token);
             measured = await body.ResultAsync();
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+        {
+            await grain.AbortUploadAsync(ticket.UploadId);
+            // The grain let the ticket go (the image was deleted, or the lease was lost): as Glance says it.
+            throw new GlanceException(ErrorKind.Gone, $"Image {id} could not be found after upload. The image may have been deleted during the upload.");
         }
         catch
         {
             await grain.AbortUploadAsync(ticket.UploadId);
             throw;
         }
+        finally
+        {
+            await stop.CancelAsync();
+            await renewals;
+        }
         // The grain checks the size against the declared one and drops the bytes it refuses.
         return await grain.CompleteUploadAsync(ticket.UploadId, measured);
+    }
+
+    /// <summary>
+    /// Renews the upload's lease until <paramref name="stop"/> is cancelled; cancels it when the
+    /// grain no longer holds the ticket. A renewal that fails (a silo being replaced) is tried
+    /// again at the next tick: the lease is three ticks long.
+    /// </summary>
+    private async Task RenewAsync(IImageGrain grain, UploadTicket ticket, CancellationTokenSource stop)
+    {
+        if (ticket.RenewEvery <= TimeSpan.Zero)
+        {
+            return;
+        }
+        using var timer = new PeriodicTimer(ticket.RenewEvery);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop.Token))
+            {
+                try
+                {
+                    if (!await grain.RenewUploadAsync(ticket.UploadId))
+                    {
+                        await stop.CancelAsync();
+                        return;
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning("Renewing the lease of upload {UploadId} failed: {Error}", ticket.UploadId, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The upload ended.
+        }
     }
 }

@@ -75,6 +75,15 @@ public interface IImageGrain : IGrainWithGuidKey
     Task<UploadTicket> BeginUploadAsync(Caller caller, UploadTarget target, long? declaredSize);
 
     /// <summary>
+    /// Renews the lease of an upload in flight; the streaming node calls it every
+    /// <see cref="UploadTicket.RenewEvery"/>. An upload whose lease runs out (its node died) is
+    /// undone: its bytes deleted, the image back to queued. False when the ticket is no longer
+    /// this image's (undone, completed or the image deleted): the upload should stop.
+    /// </summary>
+    [Alias("renew-upload")]
+    Task<bool> RenewUploadAsync(Guid uploadId);
+
+    /// <summary>
     /// Records the size and hashes of a completed upload: the image becomes active (file) or
     /// stays uploading with its data staged (stage). Bad request when the size is not the one
     /// declared at <see cref="BeginUploadAsync"/> (the image goes back to queued); gone when the

@@ -13,12 +13,15 @@ public enum UploadTarget
 /// Permission to stream one upload: the data key to write to and the most bytes allowed
 /// (the size cap or the owner's remaining quota, whichever is smaller). The grain records the
 /// ticket before any byte is written, so an interrupted upload can always be found and undone.
+/// The upload holds a lease that the streaming node renews every <see cref="RenewEvery"/>
+/// (<see cref="IImageGrain.RenewUploadAsync"/>); zero means no renewal is needed.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("glance.upload-ticket")]
 public sealed record UploadTicket(
     [property: Id(0)] Guid UploadId,
     [property: Id(1)] string DataKey,
-    [property: Id(2)] long MaxBytes);
+    [property: Id(2)] long MaxBytes,
+    [property: Id(3)] TimeSpan RenewEvery = default);
 
 /// <summary>What the streaming tier measured while writing an upload.</summary>
 /// <param name="Size">Bytes written.</param>

@@ -58,6 +58,10 @@ public sealed partial class ImageGrain
                 logger.LogWarning(exception, "Rolling back the interrupted import of image {ImageId} failed; start-up recovery retries", Id);
             }
         }
+        if (state.State.Upload is not null)
+        {
+            HoldUploadLease();
+        }
         await base.OnActivateAsync(cancellationToken);
     }
 

@@ -31,6 +31,8 @@ public sealed partial class ImageGrain(
     private ImageRecord? _view;
     private ImmutableDictionary<string, MemberStatus>? _memberStatuses;
     private IGrainTimer? _catalogRetry;
+    private IGrainTimer? _uploadLeaseCheck;
+    private DateTimeOffset _uploadLeaseEnds;
 
     private Guid Id => this.GetPrimaryKey();
 
@@ -232,7 +234,57 @@ public sealed partial class ImageGrain(
         draft.Upload = new PendingUpload(uploadId, target, UploadKey(uploadId), Now(), declaredSize);
         draft.UpdatedAt = draft.Upload.StartedAt;
         await SaveAsync(draft, image.Owner);
-        return new UploadTicket(uploadId, draft.Upload.DataKey, maxBytes);
+        HoldUploadLease();
+        return new UploadTicket(uploadId, draft.Upload.DataKey, maxBytes, UploadLease / 3);
+    }
+
+    Task<bool> IImageGrain.RenewUploadAsync(Guid uploadId)
+    {
+        if (state.State.Upload?.UploadId != uploadId || state.State.Status is null or ImageStatus.Deleted)
+        {
+            return Task.FromResult(false);
+        }
+        HoldUploadLease();
+        return Task.FromResult(true);
+    }
+
+    private TimeSpan UploadLease => TimeSpan.FromSeconds(dataOptions.Value.UploadLeaseSeconds);
+
+    /// <summary>
+    /// (Re)starts the lease of the upload in state: it ends <see cref="UploadLease"/> from now unless
+    /// renewed. A new activation grants a whole lease too, since the streaming node may be alive
+    /// and renewing (it only lost the silo this grain was on).
+    /// </summary>
+    private void HoldUploadLease()
+    {
+        _uploadLeaseEnds = clock.GetUtcNow() + UploadLease;
+        _uploadLeaseCheck ??= this.RegisterGrainTimer(CheckUploadLeaseAsync,
+            new GrainTimerCreationOptions(UploadLease / 2, UploadLease / 2) { KeepAlive = true, Interleave = false });
+    }
+
+    private async Task CheckUploadLeaseAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Upload is not { } upload)
+        {
+            _uploadLeaseCheck?.Dispose();
+            _uploadLeaseCheck = null;
+            return;
+        }
+        if (clock.GetUtcNow() < _uploadLeaseEnds)
+        {
+            return;
+        }
+        logger.LogWarning("The upload {UploadId} of image {ImageId} lost its lease (its node stopped renewing): undoing it", upload.UploadId, Id);
+        if (state.State.Status == ImageStatus.Deleted)
+        {
+            await DeleteDataAsync();
+        }
+        else
+        {
+            await UndoUploadAsync();
+        }
+        _uploadLeaseCheck?.Dispose();
+        _uploadLeaseCheck = null;
     }
 
     async Task<ImageRecord> IImageGrain.CompleteUploadAsync(Guid uploadId, UploadedData data)

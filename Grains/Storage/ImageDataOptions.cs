@@ -30,11 +30,19 @@ public sealed class ImageDataOptions
     /// <summary>Most bytes one owner may store in total; 0 means unlimited (Glance's <c>user_storage_quota</c>).</summary>
     public long UserStorageQuota { get; set; }
 
+    /// <summary>
+    /// How long an upload (or staging) survives without a lease renewal from the node streaming it
+    /// (which renews every third of it): after that the node is taken for dead, the upload is undone
+    /// and the image returns to queued, so no image stays in saving forever.
+    /// </summary>
+    public int UploadLeaseSeconds { get; set; } = 30;
+
     /// <summary>Why the options cannot be used, or null when they can.</summary>
     public string? Problem() =>
         Store is not (FileStore or AzureStore)
             ? $"Unknown image data store '{Store}' in {Section}:Store (use '{FileStore}' or '{AzureStore}')."
             : ImageSizeCap <= 0 ? $"{Section}:ImageSizeCap must be positive."
+            : UploadLeaseSeconds < 3 ? $"{Section}:UploadLeaseSeconds must be at least 3."
             : UserStorageQuota < 0 ? $"{Section}:UserStorageQuota must be 0 (unlimited) or positive."
             : null;
 }

@@ -59,6 +59,7 @@ public sealed class GlanceTestCluster : IAsyncDisposable
         {
             silo.AddGlanceSqliteStorage(databasePath);
             silo.Services.AddSingleton<IImageDataStore>(_ => new FileImageDataStore(Path.Combine(dataDirectory, "images")));
+            silo.Services.AddOptions<ImageDataOptions>().Bind(silo.Configuration.GetSection(ImageDataOptions.Section));
             silo.AddGlanceGrains(silo.Configuration);
         });
         var cluster = builder.Build();

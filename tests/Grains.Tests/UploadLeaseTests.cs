@@ -1,0 +1,82 @@
+using Glance.Grains.Identity;
+using Glance.Grains.Images;
+using Glance.Grains.Storage;
+using static Glance.Grains.Tests.Support;
+
+namespace Glance.Grains.Tests;
+
+/// <summary>
+/// An upload holds a lease that the node streaming it renews. When the node dies (no renewals),
+/// the image grain undoes the upload once the lease is over: its bytes are deleted and the image
+/// is queued again, so no image stays in saving forever (a Glance complaint: images stuck in
+/// saving after an API worker died). Renewed uploads are left alone.
+/// </summary>
+public sealed class UploadLeaseTests : IDisposable
+{
+    private const int LeaseSeconds = 3;
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    private Task<GlanceTestCluster> StartAsync() => GlanceTestCluster.StartAsync(_directory.Path,
+        settings: new Dictionary<string, string?> { ["Glance:ImageData:UploadLeaseSeconds"] = $"{LeaseSeconds}" });
+
+    [Theory]
+    [InlineData(UploadTarget.File)]
+    [InlineData(UploadTarget.Stage)]
+    public async Task An_upload_whose_node_stops_renewing_is_undone_after_its_lease_and_a_retry_works(UploadTarget target)
+    {
+        await using var cluster = await StartAsync();
+        var owner = Caller.Member(NewProject());
+        var id = (await cluster.CreateAsync(owner, ImageDraft.Empty.With("disk_format", "raw").With("container_format", "bare"))).Id;
+        var ticket = await cluster.Image(id).BeginUploadAsync(owner, target, null);
+        Assert.Equal(TimeSpan.FromSeconds(LeaseSeconds) / 3, ticket.RenewEvery);
+        var store = new FileImageDataStore(Path.Combine(_directory.Path, "images"));
+        await store.WriteAsync(ticket.DataKey, new MemoryStream([1, 2, 3]), CancellationToken.None);
+
+        // No renewal: within two lease periods the image is queued and the bytes are gone.
+        var deadline = DateTime.UtcNow.AddSeconds(2 * LeaseSeconds + 2);
+        while ((await cluster.Image(id).GetAsync(owner)).Status != ImageStatus.Queued && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+        Assert.Equal(ImageStatus.Queued, (await cluster.Image(id).GetAsync(owner)).Status);
+        Assert.False(await store.ExistsAsync(ticket.DataKey, CancellationToken.None));
+        Assert.False(await cluster.Image(id).RenewUploadAsync(ticket.UploadId));
+
+        var retry = await cluster.Image(id).BeginUploadAsync(owner, target, null);
+        Assert.True(await cluster.Image(id).RenewUploadAsync(retry.UploadId));
+    }
+
+    [Fact]
+    public async Task A_renewed_upload_outlives_its_lease_and_completes()
+    {
+        await using var cluster = await StartAsync();
+        var owner = Caller.Member(NewProject());
+        var id = (await cluster.CreateAsync(owner, ImageDraft.Empty.With("disk_format", "raw").With("container_format", "bare"))).Id;
+        var ticket = await cluster.Image(id).BeginUploadAsync(owner, UploadTarget.File, null);
+        var store = new FileImageDataStore(Path.Combine(_directory.Path, "images"));
+        await store.WriteAsync(ticket.DataKey, new MemoryStream([1, 2, 3]), CancellationToken.None);
+
+        for (var i = 0; i < 3 * LeaseSeconds; i++) // three leases long
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.True(await cluster.Image(id).RenewUploadAsync(ticket.UploadId));
+            Assert.Equal(ImageStatus.Saving, (await cluster.Image(id).GetAsync(owner)).Status);
+        }
+        var done = await cluster.Image(id).CompleteUploadAsync(ticket.UploadId, new UploadedData(3, "md5", "sha512"));
+        Assert.Equal(ImageStatus.Active, done.Status);
+        Assert.True(await store.ExistsAsync(ticket.DataKey, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Renewing_a_ticket_of_a_deleted_image_answers_false()
+    {
+        await using var cluster = await StartAsync();
+        var owner = Caller.Member(NewProject());
+        var id = (await cluster.CreateAsync(owner, ImageDraft.Empty.With("disk_format", "raw").With("container_format", "bare"))).Id;
+        var ticket = await cluster.Image(id).BeginUploadAsync(owner, UploadTarget.File, null);
+        await cluster.Image(id).DeleteAsync(owner);
+        Assert.False(await cluster.Image(id).RenewUploadAsync(ticket.UploadId));
+    }
+}
