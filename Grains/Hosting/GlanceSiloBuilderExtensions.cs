@@ -1,6 +1,7 @@
 using System.Net;
 using Glance.Grains.Catalog;
 using Glance.Grains.Images;
+using Glance.Grains.Recovery;
 using Glance.Grains.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -48,6 +49,17 @@ public static class GlanceSiloBuilderExtensions
         });
         silo.Services.AddSingleton(_ => new AzureTableCatalogStore(AzureCluster.Tables(azure).GetTableClient(azure.CatalogTable)));
         silo.Services.AddSingleton<ICatalogStore>(services => services.GetRequiredService<AzureTableCatalogStore>());
+        // Crash repair once per cluster (a grain), driven by each silo's start and a reminder.
+        silo.UseAzureTableReminderService(reminders =>
+        {
+            reminders.TableServiceClient = AzureCluster.Tables(azure);
+            reminders.TableName = azure.RemindersTable;
+        });
+        silo.Services.AddSingleton(new GrainStateContainer(AzureCluster.Blobs(azure).GetBlobContainerClient(azure.GrainStateContainer)));
+        silo.Services.AddOptions<RecoveryOptions>().Bind(configuration.GetSection(RecoveryOptions.Section))
+            .Validate(o => o.Problem() is null, $"Invalid {RecoveryOptions.Section} settings (see RecoveryOptions.Problem)")
+            .ValidateOnStart();
+        silo.AddStartupTask<ClusterRepairStarter>();
         silo.AddGlanceImageData(configuration);
         return silo.AddGlanceGrains(configuration);
     }

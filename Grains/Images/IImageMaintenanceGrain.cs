@@ -22,4 +22,13 @@ public interface IImageMaintenanceGrain : IGrainWithGuidKey
     /// </summary>
     [Alias("publish-to-catalog")]
     Task PublishToCatalogAsync();
+
+    /// <summary>
+    /// The cluster's repair (azure profile), safe while other nodes serve: the activation itself
+    /// rolls back an import cut short and gives an upload in flight its lease (undone if no node
+    /// renews it); a deleted image with no upload in flight loses its bytes; the catalog entry is
+    /// re-sent. Idempotent.
+    /// </summary>
+    [Alias("repair")]
+    Task RepairAsync();
 }

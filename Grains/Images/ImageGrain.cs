@@ -481,6 +481,19 @@ public sealed partial class ImageGrain(
         await SaveAsync(draft, image.Owner);
     }
 
+    async Task IImageMaintenanceGrain.RepairAsync()
+    {
+        if (state.State.Status is null)
+        {
+            return;
+        }
+        if (state.State.Status == ImageStatus.Deleted && state.State.Upload is null && _running is null)
+        {
+            await DeleteDataAsync();
+        }
+        await PublishAsync(previousOwner: null);
+    }
+
     Task IImageMaintenanceGrain.PublishToCatalogAsync() =>
         state.State.Status is null ? Task.CompletedTask : PublishAsync(previousOwner: null);
 

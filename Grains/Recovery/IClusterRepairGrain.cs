@@ -1,0 +1,29 @@
+namespace Glance.Grains.Recovery;
+
+/// <summary>
+/// The azure profile's crash repair, one per cluster (a grain keyed by its job): finds the images a
+/// dead node left behind (catalog entry behind the image, upload or import in flight, bytes of a
+/// deleted image) and has each repair itself (<see cref="Images.IImageMaintenanceGrain.RepairAsync"/>).
+/// Every silo asks for a pass when it starts; an Orleans reminder asks again every
+/// <see cref="RecoveryOptions.Interval"/> on whichever silo is alive. Internal: not part of the public API.
+/// </summary>
+[Alias("glance.IClusterRepairGrain")]
+public interface IClusterRepairGrain : IGrainWithStringKey
+{
+    /// <summary>Starts a pass unless one is running or one finished less than <see cref="RecoveryOptions.MinimumGap"/> ago; returns at once.</summary>
+    [Alias("request-pass")]
+    Task RequestPassAsync();
+
+    /// <summary>The last pass's figures (for operators and tests); null before the first pass ends.</summary>
+    [Alias("last-pass"), ReadOnly]
+    Task<RepairPass?> LastPassAsync();
+}
+
+/// <summary>What a finished pass did.</summary>
+[GenerateSerializer, Immutable, Alias("glance.repair-pass")]
+public sealed record RepairPass(
+    [property: Id(0)] DateTimeOffset StartedAt,
+    [property: Id(1)] DateTimeOffset FinishedAt,
+    [property: Id(2)] int ImagesRead,
+    [property: Id(3)] int ImagesRepaired,
+    [property: Id(4)] int Failures);

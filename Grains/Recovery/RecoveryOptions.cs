@@ -1,0 +1,24 @@
+namespace Glance.Grains.Recovery;
+
+/// <summary>The azure profile's cluster repair, bound from <c>Glance:Recovery</c>.</summary>
+public sealed class RecoveryOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "Glance:Recovery";
+
+    /// <summary>Time between two passes the reminder asks for (default one hour).</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>A pass asked for sooner than this after the last one is skipped (silos starting together ask once).</summary>
+    public TimeSpan MinimumGap { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Images read or repaired at once.</summary>
+    public int Concurrency { get; set; } = 16;
+
+    /// <summary>Why the options cannot be used, or null when they can.</summary>
+    public string? Problem() =>
+        Interval < TimeSpan.FromMinutes(1) ? $"{Section}:Interval must be at least a minute (Orleans reminders' least period)."
+        : MinimumGap < TimeSpan.Zero ? $"{Section}:MinimumGap must not be negative."
+        : Concurrency is < 1 or > 256 ? $"{Section}:Concurrency must be 1-256."
+        : null;
+}
