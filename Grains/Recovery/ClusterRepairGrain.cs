@@ -22,6 +22,7 @@ public sealed class ClusterRepairGrain(
     GrainStateContainer states,
     AzureTableCatalogStore catalog,
     IOptions<RecoveryOptions> options,
+    IGrainFactory grains,
     TimeProvider clock,
     ILogger<ClusterRepairGrain> logger) : Grain, IClusterRepairGrain, IRemindable
 {
@@ -82,7 +83,8 @@ public sealed class ClusterRepairGrain(
                     Interlocked.Increment(ref read);
                     if (await NeedsRepairAsync(id, ImageStateDocument.Parse(content.Value.Content)))
                     {
-                        await GrainFactory.GetGrain<IImageMaintenanceGrain>(id).RepairAsync();
+                        // The silo's grain factory (not this grain's): the loop runs on the thread pool.
+                        await grains.GetGrain<IImageMaintenanceGrain>(id).RepairAsync();
                         Interlocked.Increment(ref repaired);
                     }
                 }
