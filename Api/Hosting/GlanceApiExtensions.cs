@@ -16,6 +16,7 @@ public static class GlanceApiExtensions
     public static IHostApplicationBuilder AddGlanceApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<IdentityOptions>().BindConfiguration(IdentityOptions.Section);
+        builder.AddKeystoneIdentity();
         // Ctrl+C and SIGTERM end the process within a bound, whatever the clients do (BoundedShutdown).
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = BoundedShutdown.ShutdownTimeout);
         builder.Services.AddHostedService<BoundedShutdown>();
