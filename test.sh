@@ -5,7 +5,10 @@
 #     pinned Azurite from package-lock.json with `npm ci`, which the Azure Blob store tests start);
 #  2. builds the solution (warnings are errors) and runs the xunit projects (grain tests on an
 #     in-process Orleans cluster, HTTP tests against the real pipeline);
-#  3. starts the real service and drives it with the unmodified glance CLI.
+#  3. starts the real service and drives it with the unmodified glance CLI;
+#  4. starts a real Keystone (scripts/keystone.sh, Debian's keystone package, installed in step 1)
+#     and the service validating tokens against it, and drives it with the openstack CLI,
+#     glanceclient and openstacksdk as three users (scripts/keystone-e2e.sh).
 # The last line is "N passed, M failed" over all of it; the exit code is non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -26,6 +29,11 @@ if ! command -v qemu-img >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   (apt-get update -qq && apt-get install -y -qq --no-install-recommends qemu-utils >/dev/null) || echo "could not install qemu-utils"
 fi
+
+echo "== keystone packages"
+# The Keystone tests (xunit's KeystoneTests and scripts/keystone-e2e.sh) start a real Keystone;
+# without the packages they fail, saying why.
+bash scripts/keystone.sh install || echo "could not install the keystone packages"
 
 echo "== npm ci (Azurite)"
 # Only when Azurite is missing or package-lock.json changed since the last install (npm ci wipes
@@ -58,6 +66,11 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 GLANCE_URL="http://127.0.0.1:$port" GLANCE_START=1 bash scripts/glanceclient-e2e.sh | tee "$results/e2e.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
+echo "== openstack CLI, glanceclient and openstacksdk through Keystone"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+GLANCE_URL="http://127.0.0.1:$port" GLANCE_START=1 bash scripts/keystone-e2e.sh | tee "$results/keystone-e2e.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
 python3 - "$results" <<'PY'
 import glob, re, sys, xml.etree.ElementTree as ET
 root = sys.argv[1]
@@ -72,6 +85,11 @@ if e2e:
     passed += int(e2e[-1][0]); failed += int(e2e[-1][1])
 else:
     failed += 1  # the client run did not report: count it as a failure
+keystone_e2e = re.findall(r"^(\d+) passed, (\d+) failed$", open(f"{root}/keystone-e2e.log").read(), re.M)
+if keystone_e2e:
+    passed += int(keystone_e2e[-1][0]); failed += int(keystone_e2e[-1][1])
+else:
+    failed += 1  # the Keystone client run did not report: a failure
 if trx_files == 0:
     failed += 1  # no xunit results at all is a failure, not a pass
 print(f"{passed} passed, {failed} failed")
