@@ -7,9 +7,10 @@
 #                                  `silo K ADDRESS` lines (default 3 silos, 2 API nodes)
 #   scripts/cluster.sh status      the members as the cluster sees them (its membership table)
 #   scripts/cluster.sh nodes       the `api K URL` / `silo K ADDRESS` lines of the running cluster
+#   scripts/cluster.sh env         CLUSTER_CONNECTION_STRING=... and CLUSTER_ID=... (for direct clients)
 #   scripts/cluster.sh kill silo|api K    SIGKILL          stop silo|api K    graceful (SIGTERM)
 #   scripts/cluster.sh start silo|api K   (re)start one    add silo           a new silo joins
-#   scripts/cluster.sh kill azurite | start azurite         the storage outage of the fault tests
+#   scripts/cluster.sh stop azurite | start azurite         the storage outage of the fault tests
 #   scripts/cluster.sh down        stops everything it started (by pid) and removes the namespaces
 #
 # --netns puts every node in a network namespace of its own (gl-silo-K, gl-api-K) with an address
@@ -18,7 +19,8 @@
 #
 # Environment: CLUSTER_DIR (default ./.cluster: state, logs, Azurite's files), CLUSTER_PORT_BASE
 # (default 12100: silo K on BASE+K, its gateway on BASE+100+K, API node K's HTTP on BASE+200+K,
-# Azurite on BASE+300..302), CLUSTER_ID (default glance-local), CLUSTER_BUILD=1 forces a build.
+# Azurite on BASE+300..302), CLUSTER_ID (default glance-local), CLUSTER_BUILD=1 forces a build,
+# CLUSTER_BUILD=never uses what is built, CLUSTER_CONFIGURATION (default Release).
 # Extra settings for every node: CLUSTER_SETTINGS (e.g. "--Glance:ImageData:UploadLeaseSeconds=10").
 set -euo pipefail
 
@@ -33,8 +35,9 @@ SUBNET=10.77.0
 ACCOUNT=devstoreaccount1
 # Azurite's well-known development key (public, not a secret).
 KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-SILO_DLL="$REPO/Silo/bin/Release/net10.0/Glance.Silo.dll"
-API_DLL="$REPO/Api/bin/Release/net10.0/Glance.Api.dll"
+CONFIGURATION="${CLUSTER_CONFIGURATION:-Release}"
+SILO_DLL="$REPO/Silo/bin/$CONFIGURATION/net10.0/Glance.Silo.dll"
+API_DLL="$REPO/Api/bin/$CONFIGURATION/net10.0/Glance.Api.dll"
 
 log() { echo "# $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -53,11 +56,15 @@ pidfile() { echo "$CLUSTER_DIR/$1-$2.pid"; }
 alive() { local f; f="$(pidfile "$1" "$2")"; [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
 
 build() {
+  if [ "${CLUSTER_BUILD:-}" = never ]; then
+    [ -f "$SILO_DLL" ] && [ -f "$API_DLL" ] || die "CLUSTER_BUILD=never but $SILO_DLL or $API_DLL is missing (build the solution first)"
+    return 0
+  fi
   local head; head="$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo none)"
   if [ "${CLUSTER_BUILD:-0}" = 1 ] || [ ! -f "$SILO_DLL" ] || [ ! -f "$API_DLL" ] \
      || [ "$(cat "$CLUSTER_DIR/built" 2>/dev/null)" != "$head" ]; then
-    log "building Silo and Api (Release)"
-    (cd "$REPO" && dotnet build Silo -c Release -nologo -v q && dotnet build Api -c Release -nologo -v q) >"$CLUSTER_DIR/build.log" 2>&1 \
+    log "building Silo and Api ($CONFIGURATION)"
+    (cd "$REPO" && dotnet build Silo -c "$CONFIGURATION" -nologo -v q && dotnet build Api -c "$CONFIGURATION" -nologo -v q) >"$CLUSTER_DIR/build.log" 2>&1 \
       || { tail -30 "$CLUSTER_DIR/build.log" >&2; die "build failed"; }
     echo "$head" > "$CLUSTER_DIR/built"
   fi
@@ -174,7 +181,7 @@ down() {
   for f in "$CLUSTER_DIR"/api-*.pid "$CLUSTER_DIR"/silo-*.pid "$CLUSTER_DIR"/azurite-*.pid; do
     [ -e "$f" ] || continue
     local name; name="$(basename "$f" .pid)"
-    stop_pid "${name%-*}" "${name##*-}" TERM
+    stop_pid "${name%-*}" "${name##*-}" "$([ "${name%-*}" = azurite ] && echo INT || echo TERM)"
   done
   if netns_on; then
     for ns in $(ip netns list | awk '{print $1}' | grep '^gl-' || true); do ip netns del "$ns" 2>/dev/null || true; done
@@ -217,12 +224,14 @@ case "$cmd" in
   up) up "$@";;
   down) down;;
   nodes) nodes;;
+  env) echo "CLUSTER_CONNECTION_STRING='$(connection_string)'"; echo "CLUSTER_ID=$CLUSTER_ID";;
   status)
     # shellcheck disable=SC2046
     dotnet "$SILO_DLL" status $(common_settings) --Logging:LogLevel:Default=Warning;;
   kill|stop)
     [ $# -ge 1 ] || die "usage: $0 $cmd silo|api K | $cmd azurite"
-    if [ "$1" = azurite ]; then stop_pid azurite 0 "$([ "$cmd" = kill ] && echo KILL || echo TERM)"
+    # Azurite closes its listeners and saves its files on SIGINT (SIGTERM can leave node hanging).
+    if [ "$1" = azurite ]; then stop_pid azurite 0 "$([ "$cmd" = kill ] && echo KILL || echo INT)"
     else stop_pid "$1" "${2:?K}" "$([ "$cmd" = kill ] && echo KILL || echo TERM)"; fi;;
   start)
     [ $# -ge 1 ] || die "usage: $0 start silo|api K | start azurite"

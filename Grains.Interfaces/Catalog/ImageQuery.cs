@@ -103,10 +103,3 @@ public sealed record ImageQuery
     /// <summary>Attribute and property filters, all of which must match.</summary>
     [Id(9)] public ImmutableArray<AttributeFilter> Filters { get; init; } = [];
 }
-
-/// <summary>The entry a catalog shard keeps for one image: the image and its members.</summary>
-[GenerateSerializer, Immutable, Alias("glance.catalog-entry")]
-public sealed record CatalogEntry(
-    [property: Id(0)] ImageRecord Image,
-    [property: Id(1)] ImmutableDictionary<string, MemberStatus> Members,
-    [property: Id(2)] long Version);
