@@ -144,18 +144,19 @@ wait_api() { # k
   die "api $1 does not answer $(api_url "$1")/versions (see $CLUSTER_DIR/logs/api-$1.log)"
 }
 
-wait_silo() { # k: listening on its gateway
-  local addr; addr="$(address_of silo "$1")"
-  for _ in $(seq 300); do
-    if netns_on; then
-      ip netns exec "gl-silo-$1" bash -c "exec 3<>/dev/tcp/$addr/$((BASE + 100 + $1))" 2>/dev/null && return 0
-    else
-      (exec 3<>"/dev/tcp/$addr/$((BASE + 100 + $1))") 2>/dev/null && return 0
-    fi
+wait_silo() { # k: its newest entry in the membership table is Active (it joined, not just listens)
+  local endpoint; endpoint="$(address_of silo "$1"):$((BASE + $1))"
+  for _ in $(seq 60); do
     alive silo "$1" || die "silo $1 exited (see $CLUSTER_DIR/logs/silo-$1.log)"
-    sleep 0.2
+    if status_lines 2>/dev/null | grep "^$endpoint " | tail -1 | grep -q " Active "; then return 0; fi
+    sleep 1
   done
-  die "silo $1 is not listening (see $CLUSTER_DIR/logs/silo-$1.log)"
+  die "silo $1 did not join the cluster (see $CLUSTER_DIR/logs/silo-$1.log)"
+}
+
+status_lines() {
+  # shellcheck disable=SC2046
+  timeout 60 dotnet "$SILO_DLL" status $(common_settings) --Logging:LogLevel:Default=Warning
 }
 
 nodes() {
@@ -225,9 +226,7 @@ case "$cmd" in
   down) down;;
   nodes) nodes;;
   env) echo "CLUSTER_CONNECTION_STRING='$(connection_string)'"; echo "CLUSTER_ID=$CLUSTER_ID";;
-  status)
-    # shellcheck disable=SC2046
-    dotnet "$SILO_DLL" status $(common_settings) --Logging:LogLevel:Default=Warning;;
+  status) status_lines;;
   kill|stop)
     [ $# -ge 1 ] || die "usage: $0 $cmd silo|api K | $cmd azurite"
     # Azurite closes its listeners and saves its files on SIGINT (SIGTERM can leave node hanging).

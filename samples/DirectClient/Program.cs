@@ -5,6 +5,7 @@ using Glance.Grains.Identity;
 using Glance.Grains.Images;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 
 // Another Orleans service that uses the image service without HTTP: it joins the cluster as a
@@ -14,6 +15,7 @@ using Orleans.Configuration;
 //
 //   dotnet run --project samples/DirectClient -- --ConnectionString "<Azure Storage>" [--ClusterId glance] [--ServiceId glance] [--ClusteringTable GlanceClusterMembers]
 var builder = Host.CreateApplicationBuilder(args);
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var settings = builder.Configuration;
 var connectionString = settings["ConnectionString"] ?? throw new ArgumentException("--ConnectionString is required (the cluster's Azure Storage account).");
 builder.UseOrleansClient(client =>

@@ -1,0 +1,306 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using Glance.Cluster.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Glance.Cluster.Tests;
+
+/// <summary>
+/// The azure profile under faults, on real processes (3 silos, 2 API nodes, Azurite): a silo
+/// killed or stopped under a mixed load, an API node killed mid-upload, the storage service gone
+/// for a few seconds. After each: no acknowledged write lost, no checksum mismatch, no image left
+/// in saving, the list and the images agree. Each test is bounded in requests and time, and leaves
+/// the cluster whole for the next.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan LoadTime = TimeSpan.FromSeconds(24);
+    private static readonly TimeSpan FaultAt = TimeSpan.FromSeconds(6);
+    // Orleans' failure detection is tuned to about 10 s (AzureCluster.FailureDetection); allow for a loaded CI machine.
+    private static readonly TimeSpan FailureWindow = TimeSpan.FromSeconds(20);
+
+    private readonly LocalCluster _cluster = fixture.Cluster;
+    private readonly List<ImagesHttp> _nodes = [.. fixture.Cluster.ApiNodes.OrderBy(n => n.Key).Select(n => new ImagesHttp(n.Value))];
+
+    public void Dispose() => _nodes.ForEach(n => n.Dispose());
+
+    [Fact]
+    public async Task Every_api_node_serves_the_whole_api_and_the_bytes_cross_nodes()
+    {
+        var (status, id, body) = await _nodes[0].CreateAsync("across-nodes");
+        Assert.True(status == HttpStatusCode.Created, body);
+        var data = RandomNumberGeneratorBytes(3 << 20);
+        Assert.Equal(HttpStatusCode.NoContent, await _nodes[1].UploadAsync(id!.Value, data));
+
+        var (downloaded, md5) = await _nodes[0].DownloadMd5Async(id.Value);
+        Assert.Equal(HttpStatusCode.OK, downloaded);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(data)), md5);
+        Assert.Equal("active", (await _nodes[1].GetAsync(id.Value)).Image!["status"]!.GetValue<string>());
+        Assert.Contains(id.Value, await _nodes[1].ListAllAsync());
+        Assert.Equal(HttpStatusCode.OK, (await _nodes[0].GetAsync(id.Value)).Status);
+    }
+
+    [Fact]
+    public async Task Killing_a_silo_under_load_loses_no_acknowledged_write_and_fails_requests_only_briefly()
+    {
+        var load = new MixedLoad();
+        var killedAt = TimeSpan.Zero;
+        await load.RunAsync(_nodes, workersPerNode: 4, LoadTime, async () =>
+        {
+            await Task.Delay(FaultAt);
+            killedAt = FaultAt;
+            await _cluster.NodeAsync("kill", "silo", 2);
+        });
+        Report(load);
+        try
+        {
+            Assert.DoesNotContain(load.Outcomes, o => o.Status == 500);
+            Assert.DoesNotContain(load.Outcomes, o => o.Status == 0); // no hang, no dropped connection
+            AssertFailuresWithin(load, FailureWindow);
+            // After the window, requests succeed again.
+            Assert.DoesNotContain(load.Failures, o => o.At > killedAt + FailureWindow);
+            await AssertNothingLostAsync(load);
+        }
+        finally
+        {
+            await _cluster.NodeAsync("start", "silo", 2);
+        }
+    }
+
+    [Fact]
+    public async Task Stopping_a_silo_gracefully_under_load_fails_no_request_and_a_new_silo_joins()
+    {
+        var load = new MixedLoad();
+        await load.RunAsync(_nodes, workersPerNode: 4, LoadTime, async () =>
+        {
+            await Task.Delay(FaultAt);
+            await _cluster.NodeAsync("stop", "silo", 3);
+            await Task.Delay(TimeSpan.FromSeconds(4));
+            await _cluster.RunAsync(TimeSpan.FromMinutes(1), "add", "silo");
+        });
+        Report(load);
+        try
+        {
+            Assert.Empty(load.Failures);
+            Assert.DoesNotContain(load.Outcomes, o => o.Status >= 500);
+            await AssertNothingLostAsync(load);
+            var status = await _cluster.StatusAsync();
+            Assert.True(status.Split('\n').Count(l => l.Contains(" Active ", StringComparison.Ordinal)) >= 3, status);
+        }
+        finally
+        {
+            await _cluster.NodeAsync("start", "silo", 3);
+        }
+    }
+
+    [Fact]
+    public async Task Killing_an_api_node_mid_upload_returns_the_image_to_queued_within_the_lease_and_a_retry_elsewhere_works()
+    {
+        var (status, id, body) = await _nodes[1].CreateAsync("upload-through-a-dying-node");
+        Assert.True(status == HttpStatusCode.Created, body);
+        using var cancel = new CancellationTokenSource();
+        var upload = _nodes[1].UploadAsync(id!.Value, [], new StreamContent(new SlowStream(cancel.Token)), cancel.Token);
+        await EventuallyAsync(async () => (await _nodes[0].GetAsync(id.Value)).Image?["status"]?.GetValue<string>() == "saving", TimeSpan.FromSeconds(15), "the upload starts");
+
+        await _cluster.NodeAsync("kill", "api", 2);
+        var killed = Stopwatch.StartNew();
+        try
+        {
+            await EventuallyAsync(async () => (await _nodes[0].GetAsync(id.Value)).Image?["status"]?.GetValue<string>() == "queued",
+                TimeSpan.FromSeconds(LocalCluster.LeaseSeconds * 2 + 5), "the image is queued again");
+            output.WriteLine($"queued {killed.Elapsed.TotalSeconds:0.0} s after the API node died (lease {LocalCluster.LeaseSeconds} s)");
+            Assert.True(killed.Elapsed <= TimeSpan.FromSeconds(LocalCluster.LeaseSeconds * 2 + 5));
+
+            var data = RandomNumberGeneratorBytes(1 << 20);
+            Assert.Equal(HttpStatusCode.NoContent, await _nodes[0].UploadAsync(id.Value, data));
+            Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(data)), (await _nodes[0].DownloadMd5Async(id.Value)).Md5);
+        }
+        finally
+        {
+            await cancel.CancelAsync();
+            await Task.WhenAny(upload, Task.Delay(TimeSpan.FromSeconds(5)));
+            await _cluster.NodeAsync("start", "api", 2);
+        }
+    }
+
+    [Fact]
+    public async Task While_the_storage_service_is_gone_requests_get_a_prompt_503_and_nothing_is_half_written()
+    {
+        var (status, existing, body) = await _nodes[0].CreateAsync("before-the-outage");
+        Assert.True(status == HttpStatusCode.Created, body);
+        await _cluster.NodeAsync("stop", "azurite");
+        var attempted = new List<(Guid? Id, HttpStatusCode Status)>();
+        var answers = new List<(string What, HttpStatusCode Status, string Body, TimeSpan Took)>();
+        try
+        {
+            var outage = Stopwatch.StartNew();
+            while (outage.Elapsed < TimeSpan.FromSeconds(8))
+            {
+                var took = Stopwatch.StartNew();
+                var created = await _nodes[0].CreateAsync("during-the-outage");
+                answers.Add(("create", created.Status, created.Body, took.Elapsed));
+                attempted.Add((created.Id, created.Status));
+                took.Restart();
+                var upload = await _nodes[1].UploadAsync(existing!.Value, RandomNumberGeneratorBytes(4096));
+                answers.Add(("upload", upload, "", took.Elapsed));
+            }
+        }
+        finally
+        {
+            await _cluster.NodeAsync("start", "azurite");
+        }
+        foreach (var answer in answers)
+        {
+            output.WriteLine($"{answer.What}: {(int)answer.Status} in {answer.Took.TotalSeconds:0.0} s");
+        }
+        Assert.Contains(answers, a => a.Status == HttpStatusCode.ServiceUnavailable);
+        Assert.All(answers, a => Assert.True(a.Took < TimeSpan.FromSeconds(35), $"{a.What} took {a.Took}"));
+        Assert.All(answers.Where(a => a.What == "create"), a =>
+        {
+            Assert.True(a.Status is HttpStatusCode.Created or HttpStatusCode.ServiceUnavailable, $"{a.What}: {(int)a.Status} {a.Body}");
+            if (a.Status == HttpStatusCode.ServiceUnavailable)
+            {
+                Assert.NotNull(JsonNode.Parse(a.Body)!["message"]);
+            }
+        });
+
+        // Afterwards: the service works again, and every create either happened whole (readable and
+        // listed) or not at all; the image the uploads aimed at is queued or active with its bytes.
+        await EventuallyAsync(async () => (await _nodes[0].CreateAsync("after-the-outage")).Status == HttpStatusCode.Created, TimeSpan.FromSeconds(30), "creates work again");
+        var listed = await _nodes[1].ListAllAsync();
+        foreach (var (id, createStatus) in attempted.Where(a => a.Id is not null))
+        {
+            Assert.Equal(HttpStatusCode.Created, createStatus);
+            Assert.Equal(HttpStatusCode.OK, (await _nodes[1].GetAsync(id!.Value)).Status);
+            Assert.Contains(id.Value, listed);
+        }
+        await EventuallyAsync(async () => (await _nodes[0].GetAsync(existing!.Value)).Image?["status"]?.GetValue<string>() is "queued" or "active",
+            TimeSpan.FromSeconds(LocalCluster.LeaseSeconds * 2 + 10), "the upload target is not left saving");
+        var image = (await _nodes[0].GetAsync(existing!.Value)).Image!;
+        if (image["status"]!.GetValue<string>() == "active")
+        {
+            Assert.Equal(image["checksum"]!.GetValue<string>(), (await _nodes[0].DownloadMd5Async(existing.Value)).Md5);
+        }
+    }
+
+    private async Task AssertNothingLostAsync(MixedLoad load)
+    {
+        Assert.Equal(0, load.ChecksumMismatches);
+        Assert.NotEmpty(load.Created);
+        // No image stays in saving once the lease time has passed.
+        await EventuallyAsync(async () =>
+        {
+            foreach (var id in load.Created.Keys)
+            {
+                if ((await _nodes[0].GetAsync(id)).Image?["status"]?.GetValue<string>() == "saving")
+                {
+                    return false;
+                }
+            }
+            return true;
+        }, TimeSpan.FromSeconds(LocalCluster.LeaseSeconds * 3 + 10), "no image left in saving");
+
+        var listedByNode = new List<HashSet<Guid>>();
+        foreach (var node in _nodes)
+        {
+            listedByNode.Add([.. await node.ListAllAsync()]);
+        }
+        foreach (var (id, acknowledged) in load.Created)
+        {
+            var (status, image, body) = await _nodes[1].GetAsync(id);
+            Assert.True(status == HttpStatusCode.OK, $"acknowledged image {id}: {(int)status} {body}");
+            List<(string Name, bool Acked)> names;
+            lock (acknowledged)
+            {
+                names = [.. acknowledged.Names];
+            }
+            var lastAcked = names.FindLastIndex(n => n.Acked);
+            if (lastAcked >= 0)
+            {
+                var allowed = names.Skip(lastAcked).Select(n => n.Name).ToList();
+                Assert.Contains(image!["name"]!.GetValue<string>(), allowed);
+            }
+            var imageStatus = image!["status"]!.GetValue<string>();
+            if (acknowledged.UploadedMd5 is { } md5)
+            {
+                Assert.Equal("active", imageStatus);
+                Assert.Equal(md5, image["checksum"]!.GetValue<string>());
+                Assert.Equal(md5, (await _nodes[0].DownloadMd5Async(id)).Md5);
+            }
+            else if (imageStatus == "active")
+            {
+                // An upload whose answer was lost may have happened: then with exactly its bytes.
+                Assert.Equal(acknowledged.UnacknowledgedMd5, image["checksum"]?.GetValue<string>());
+            }
+            else
+            {
+                Assert.Equal("queued", imageStatus);
+            }
+            Assert.All(listedByNode, listed => Assert.Contains(id, listed));
+        }
+        foreach (var id in listedByNode[0])
+        {
+            Assert.Equal(HttpStatusCode.OK, (await _nodes[0].GetAsync(id)).Status);
+        }
+    }
+
+    private static void AssertFailuresWithin(MixedLoad load, TimeSpan window)
+    {
+        var failures = load.Failures;
+        if (failures.Count > 0)
+        {
+            var span = failures.Max(f => f.At) - failures.Min(f => f.At);
+            Assert.True(span <= window, $"requests failed over {span.TotalSeconds:0.0} s (more than {window.TotalSeconds} s)");
+        }
+    }
+
+    private void Report(MixedLoad load)
+    {
+        var byOperation = load.Outcomes.GroupBy(o => (o.Operation, o.Status)).OrderBy(g => g.Key.Operation).ThenBy(g => g.Key.Status);
+        output.WriteLine($"{load.Outcomes.Count} requests, {load.Created.Count} images created, {load.Failures.Count} failed, {load.ChecksumMismatches} checksum mismatches");
+        foreach (var group in byOperation)
+        {
+            output.WriteLine($"  {group.Key.Operation} {group.Key.Status}: {group.Count()}");
+        }
+        if (load.Failures.Count > 0)
+        {
+            output.WriteLine($"  failures from {load.Failures.Min(f => f.At).TotalSeconds:0.0} s to {load.Failures.Max(f => f.At).TotalSeconds:0.0} s; first: {load.Failures[0]}");
+        }
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(deadline.Elapsed < timeout, $"not within {timeout.TotalSeconds} s: {what}");
+            await Task.Delay(250);
+        }
+    }
+
+    private static byte[] RandomNumberGeneratorBytes(int count) => System.Security.Cryptography.RandomNumberGenerator.GetBytes(count);
+
+    /// <summary>An upload body that trickles (64 KiB every 100 ms) until cancelled: an upload still in flight when its node dies.</summary>
+    private sealed class SlowStream(CancellationToken cancel) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            await Task.Delay(100, CancellationTokenSource.CreateLinkedTokenSource(cancel, cancellationToken).Token);
+            var n = Math.Min(count, 64 * 1024);
+            Array.Fill(buffer, (byte)7, offset, n);
+            return n;
+        }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

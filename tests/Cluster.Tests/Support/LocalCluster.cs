@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Glance.Cluster.Tests.Support;
+
+/// <summary>
+/// A cluster of real processes made by <c>scripts/cluster.sh</c> (the operators' tool, so the tests
+/// exercise it too): Azurite, silos and API nodes, each its own OS process on loopback, with state
+/// in a temporary <c>CLUSTER_DIR</c> and ports of their own. It runs the solution's build outputs
+/// (<c>CLUSTER_BUILD=never</c>): test.sh builds the solution before the tests run.
+/// </summary>
+public sealed class LocalCluster : IAsyncDisposable
+{
+    /// <summary>The upload lease the cluster runs with (short, so that the lease tests are quick).</summary>
+    public const int LeaseSeconds = 6;
+
+    private readonly TempDirectory _directory = new();
+    private readonly string _repository = FindRepositoryRoot();
+    private readonly int _portBase = FreePortBase();
+
+    /// <summary>Base URL of each API node, by node number.</summary>
+    public Dictionary<int, Uri> ApiNodes { get; } = [];
+
+    /// <summary>The cluster's Azure Storage connection string (for direct clients).</summary>
+    public string ConnectionString { get; private set; } = "";
+
+    /// <summary>The cluster id.</summary>
+    public string ClusterId { get; } = "glance-test-" + Guid.NewGuid().ToString("N")[..8];
+
+    /// <summary>The repository root.</summary>
+    public string Repository => _repository;
+
+    /// <summary>The build configuration the tests (and so the cluster's processes) were built in.</summary>
+    public static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
+
+    /// <summary><c>cluster.sh up --silos N --api M</c>.</summary>
+    public async Task UpAsync(int silos, int apis)
+    {
+        var output = await RunAsync(TimeSpan.FromMinutes(3), "up", "--silos", $"{silos}", "--api", $"{apis}");
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = line.Split(' ');
+            if (parts is ["api", var k, var url])
+            {
+                ApiNodes[int.Parse(k, System.Globalization.CultureInfo.InvariantCulture)] = new Uri(url);
+            }
+        }
+        Assert.True(ApiNodes.Count == apis, $"cluster.sh up printed {ApiNodes.Count} API nodes, not {apis}:\n{output}");
+        var env = await RunAsync(TimeSpan.FromSeconds(10), "env");
+        ConnectionString = env.Split('\n').First(l => l.StartsWith("CLUSTER_CONNECTION_STRING=", StringComparison.Ordinal))
+            ["CLUSTER_CONNECTION_STRING=".Length..].Trim('\'');
+    }
+
+    /// <summary><c>cluster.sh kill|stop|start silo|api K</c>, or <c>stop|start azurite</c>.</summary>
+    public Task<string> NodeAsync(string verb, string kind, int? k = null) =>
+        RunAsync(TimeSpan.FromMinutes(1), k is null ? [verb, kind] : [verb, kind, $"{k}"]);
+
+    /// <summary>The members as the cluster sees them (<c>cluster.sh status</c>).</summary>
+    public Task<string> StatusAsync() => RunAsync(TimeSpan.FromMinutes(1), "status");
+
+    /// <summary>The last lines of a node's log, for failure messages.</summary>
+    public string Log(string node)
+    {
+        var path = Path.Combine(_directory.Path, "logs", node + ".log");
+        return File.Exists(path) ? string.Join('\n', File.ReadLines(path).TakeLast(40)) : "(no log)";
+    }
+
+    /// <summary>Runs cluster.sh with this cluster's environment; fails the test with its output if it fails.</summary>
+    public async Task<string> RunAsync(TimeSpan timeout, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("bash")
+        {
+            WorkingDirectory = _repository,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(_repository, "scripts", "cluster.sh"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.Environment["CLUSTER_DIR"] = _directory.Path;
+        start.Environment["CLUSTER_PORT_BASE"] = $"{_portBase}";
+        start.Environment["CLUSTER_ID"] = ClusterId;
+        start.Environment["CLUSTER_BUILD"] = "never";
+        start.Environment["CLUSTER_CONFIGURATION"] = Configuration;
+        start.Environment["CLUSTER_SETTINGS"] =
+            $"--Glance:ImageData:UploadLeaseSeconds={LeaseSeconds} --Glance:Recovery:MinimumGap=00:00:01 --Logging:LogLevel:Default=Warning";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"cluster.sh {string.Join(' ', arguments)} did not finish within {timeout}:\n{await stderr}");
+        }
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException(
+                $"cluster.sh {string.Join(' ', arguments)} failed ({process.ExitCode}){(IsCi ? " (CI)" : "")}:\n{await stdout}\n{await stderr}");
+        }
+        return await stdout;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await RunAsync(TimeSpan.FromMinutes(1), "down");
+        }
+        finally
+        {
+            _directory.Dispose();
+        }
+    }
+
+    private static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    // cluster.sh uses BASE+1.., BASE+101.., BASE+201.. and BASE+300..302: find a base where they are free.
+    private static int FreePortBase()
+    {
+        var random = new Random();
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var candidate = 20000 + (random.Next(0, 100) * 400);
+            int[] offsets = [1, 2, 3, 4, 101, 102, 103, 104, 201, 202, 300, 301, 302];
+            if (offsets.All(o => IsFree(candidate + o)))
+            {
+                return candidate;
+            }
+        }
+        throw new InvalidOperationException("no free port range for the cluster");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Glance.Orleans.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new InvalidOperationException($"no Glance.Orleans.sln above {AppContext.BaseDirectory}");
+    }
+}
+
+/// <summary>The cluster the fault tests share: 3 silos and 2 API nodes; every test leaves it whole again.</summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    /// <summary>The cluster.</summary>
+    public LocalCluster Cluster { get; } = new();
+
+    public Task InitializeAsync() => Cluster.UpAsync(silos: 3, apis: 2);
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+/// <summary>The tests that share one cluster (they run one after another).</summary>
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "Cluster";
+}
