@@ -101,11 +101,9 @@ public sealed class SchemaCheck(string name, JsonObject schema)
                     }
                     break;
                 case "items" when value is JsonObject itemSchema && instance.ValueKind == JsonValueKind.Array:
-                    var index = 0;
                     foreach (var item in instance.EnumerateArray())
                     {
                         Check(itemSchema, item, depth + 1, errors, []);
-                        index++;
                     }
                     break;
                 case "uniqueItems" when value is JsonValue unique && unique.GetValue<bool>() && instance.ValueKind == JsonValueKind.Array:
@@ -156,7 +154,8 @@ public sealed class SchemaCheck(string name, JsonObject schema)
     private static bool IsType(JsonElement value, string type) => type switch
     {
         "string" => value.ValueKind == JsonValueKind.String,
-        "integer" => value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var d) && Math.Floor(d) == d && !value.GetRawText().Contains('.'),
+        // Draft 4, as Python reads JSON: 1 is an integer, 1.0 and 1e3 are not.
+        "integer" => value.ValueKind == JsonValueKind.Number && value.GetRawText().All(c => char.IsAsciiDigit(c) || c == '-'),
         "number" => value.ValueKind == JsonValueKind.Number,
         "boolean" => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
         "array" => value.ValueKind == JsonValueKind.Array,

@@ -285,12 +285,4 @@ public sealed partial class MetadefsGrain
         }
         await ReplaceAsync(ns, ns with { ResourceTypes = ns.ResourceTypes.Remove(existing) });
     }
-
-    /// <summary>Writes <paramref name="working"/> (already changed elsewhere) with a namespace's new version.</summary>
-    private Task SaveWithAsync(MetadefsState working, MetadefNamespace before, MetadefNamespace after)
-    {
-        Replace(working, before, after);
-        EnsureRulesApply(after);
-        return SaveAsync(working);
-    }
 }

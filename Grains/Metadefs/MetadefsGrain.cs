@@ -162,10 +162,7 @@ public sealed partial class MetadefsGrain(
             Owner = update.Owner ?? caller.ProjectId,
             UpdatedAt = Now(),
         };
-        var working = Clone(state.State);
-        Replace(working, ns, updated);
-        EnsureRulesApply(updated);
-        await SaveAsync(working);
+        await ReplaceAsync(ns, updated);
         return updated;
     }
 
@@ -327,9 +324,11 @@ public sealed partial class MetadefsGrain(
         working.Namespaces[working.Namespaces.IndexOf(before)] = after;
 
     /// <summary>Writes a namespace's new version.</summary>
-    private Task ReplaceAsync(MetadefNamespace before, MetadefNamespace after)
+    private Task ReplaceAsync(MetadefNamespace before, MetadefNamespace after) => SaveWithAsync(Clone(state.State), before, after);
+
+    /// <summary>Writes <paramref name="working"/> (already changed elsewhere) with a namespace's new version.</summary>
+    private Task SaveWithAsync(MetadefsState working, MetadefNamespace before, MetadefNamespace after)
     {
-        var working = Clone(state.State);
         Replace(working, before, after);
         EnsureRulesApply(after);
         return SaveAsync(working);
