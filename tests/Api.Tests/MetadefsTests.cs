@@ -409,4 +409,25 @@ public sealed class MetadefsTests(ApiFixture fixture)
         Expect.Status(await _api.DeleteAsync($"/v2/property-definitions/{fresh}", Persona.Admin), 204);
         Expect.Error(await _api.GetAsync($"{Namespaces}/OS::Glance::PropertyDefinitions/properties/{fresh}", Persona.P2), 404);
     }
+
+    /// <summary>Seeded metadefs of every type describe: a value is shown as sent even where its type would write it otherwise.</summary>
+    [Theory]
+    [InlineData("hw_vif_multiqueue_enabled", "True")]
+    [InlineData("hw_boot_menu", "false")]
+    [InlineData("os_require_quiesce", "yes")]
+    [InlineData("hw_cpu_cores", "04")]
+    [InlineData("hw_cpu_sockets", "2")]
+    [InlineData("hw_video_ram", "-1")]
+    [InlineData("hw_watchdog_action", "explode")]
+    public async Task Seeded_metadefs_never_change_or_refuse_a_value(string name, string value)
+    {
+        Assert.False(Expect.Status(await _api.GetAsync($"/v2/property-definitions/{name}", Persona.P1), 200).Json.GetProperty("enforced").GetBoolean());
+
+        var created = await _api.CreateImageAsync(Persona.P1, new Dictionary<string, string> { ["name"] = "md-values", [name] = value });
+        Assert.Equal(value, Expect.Str(created, name));
+        var id = Expect.Str(created, "id");
+        var patched = Expect.Status(await _api.PatchAsync($"/v2/images/{id}", Persona.P1,
+            GlanceClient.Json(new[] { new { op = "replace", path = "/" + name, value } })), 200).Json;
+        Assert.Equal(value, Expect.Str(patched, name));
+    }
 }
