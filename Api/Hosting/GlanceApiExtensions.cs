@@ -3,6 +3,7 @@ using Glance.Api.Identity;
 using Glance.Api.ImageData;
 using Glance.Api.Images;
 using Glance.Api.Members;
+using Glance.Api.Metadefs;
 using Glance.Api.Properties;
 using Glance.Api.Schemas;
 using Glance.Api.Versions;
@@ -71,6 +72,7 @@ public static class GlanceApiExtensions
         app.MapSchemasApi();
         app.MapPropertyDefinitionsApi();
         app.MapImagePropertiesApi();
+        app.MapMetadefsApi();
         // oslo.middleware's healthcheck, which Glance's pipeline answers first: what load balancers probe.
         app.MapMethods("/healthcheck", [HttpMethods.Get, HttpMethods.Head], () => TypedResults.Text("OK"))
             .RejectsBody().WithTags("Info").WithName("Healthcheck").WithSummary("200 OK while the process serves requests");

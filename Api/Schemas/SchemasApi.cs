@@ -12,6 +12,10 @@ public static class SchemasApi
 {
     private static readonly string[] Names = ["image", "images", "member", "members", "task", "tasks"];
 
+    /// <summary>The metadefs schemas, served as <c>metadefs/{name}</c> from <c>metadefs-{name}.json</c> (Glance Zed's documents).</summary>
+    public static readonly string[] MetadefNames =
+        ["namespace", "namespaces", "object", "objects", "property", "properties", "tag", "tags", "resource_type", "resource_types"];
+
     /// <summary>Maps one GET route per schema.</summary>
     public static IEndpointRouteBuilder MapSchemasApi(this IEndpointRouteBuilder app)
     {
@@ -26,13 +30,20 @@ public static class SchemasApi
                 : schemas.MapGet(name, () => TypedResults.Bytes(body, "application/json"));
             route.RejectsBodyHere().WithName($"Schema_{name}").WithSummary($"JSON Schema of {name}");
         }
+        foreach (var name in MetadefNames)
+        {
+            var body = Load($"metadefs-{name}");
+            schemas.MapGet($"metadefs/{name}", () => TypedResults.Bytes(body, "application/json"))
+                .RejectsBodyHere().WithName($"Schema_metadefs_{name}").WithSummary($"JSON Schema of metadefs {name}");
+        }
         return app;
     }
 
     private static RouteHandlerBuilder RejectsBodyHere(this RouteHandlerBuilder builder) =>
         Glance.Api.Hosting.RequestBody.RejectsBody(builder);
 
-    private static byte[] Load(string name)
+    /// <summary>An embedded schema document (<c>Schemas/{name}.json</c>).</summary>
+    public static byte[] Load(string name)
     {
         using var stream = typeof(SchemasApi).Assembly.GetManifestResourceStream($"Glance.Api.Schemas.{name}.json")
             ?? throw new InvalidOperationException($"Schema resource {name} is missing.");

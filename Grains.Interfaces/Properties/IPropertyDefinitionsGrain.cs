@@ -8,6 +8,13 @@ namespace Glance.Grains.Properties;
 /// Anyone may read it; only admins change it. Every write of an additional image property
 /// (create or patch, HTTP or direct grain call) is checked against it by the image grain.
 /// Rule violations are thrown as <see cref="Errors.GlanceException"/>.
+/// <para>
+/// It is the metadefs catalog seen another way (the same activation answers
+/// <see cref="Metadefs.IMetadefsGrain"/>): each definition is a property of a public metadefs
+/// namespace associated with <c>OS::Glance::Image</c>, named with that association's prefix
+/// (<c>hw_</c> + <c>cpu_cores</c>). Defining replaces that property, or adds one to the namespace
+/// <c>OS::Glance::PropertyDefinitions</c>; removing deletes it.
+/// </para>
 /// </summary>
 [Alias("glance.IPropertyDefinitionsGrain")]
 public interface IPropertyDefinitionsGrain : IGrainWithIntegerKey
@@ -45,7 +52,7 @@ public interface IPropertyDefinitionsGrain : IGrainWithIntegerKey
 /// <summary>Finding the one definitions grain.</summary>
 public static class PropertyDefinitionsGrainExtensions
 {
-    /// <summary>The key of the single catalog grain.</summary>
+    /// <summary>The key of the single catalog grain (the metadefs grain's).</summary>
     public const long CatalogKey = 0;
 
     /// <summary>The property definitions catalog.</summary>

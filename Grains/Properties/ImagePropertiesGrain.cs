@@ -169,7 +169,7 @@ public sealed class ImagePropertiesGrain(
             // A type the property only has from a describing definition does not bind a v2 write.
             ?? (existing is not null && !(fromString && existing.Type == described) ? existing.Type : null)
             ?? (rule is not null ? PropertyDefinition.WireName(rule.Type) : null)
-            ?? (described is not null && Fits(name, described, value) ? described : null)
+            ?? (described is not null && Keeps(name, described, value) ? described : null)
             ?? (fromString ? "string" : Infer(name, value));
         if (rule is not null && PropertyDefinition.WireName(rule.Type) is var definedType && definedType != type)
         {
@@ -224,13 +224,17 @@ public sealed class ImagePropertiesGrain(
         return existing is null;
     }
 
-    /// <summary>True when <paramref name="value"/> can be stored as <paramref name="type"/>.</summary>
-    private static bool Fits(string name, string type, JsonElement value)
+    /// <summary>
+    /// True when <paramref name="value"/> can be stored as <paramref name="type"/> without changing
+    /// what the image shows: a describing definition (every metadef) types <c>"4"</c> and <c>"true"</c>,
+    /// but leaves <c>"04"</c> and <c>"True"</c> the strings they were sent as, as Glance keeps them.
+    /// </summary>
+    private static bool Keeps(string name, string type, JsonElement value)
     {
         try
         {
-            _ = Coerce(name, type, value);
-            return true;
+            var stored = Coerce(name, type, value);
+            return value.ValueKind != JsonValueKind.String || type == "string" || stored == value.GetString();
         }
         catch (GlanceException)
         {

@@ -50,7 +50,7 @@ public sealed class FuzzCollection
 public sealed class FuzzTests
 {
     private const int Seed = 8_2026;
-    private const int RandomRequests = 5_000;
+    private const int RandomRequests = 8_000;
     private const int Concurrency = 4;
     private const long MemoryBound = 200L << 20;
     private static readonly TimeSpan SlowAfter = TimeSpan.FromSeconds(5);
@@ -398,6 +398,12 @@ internal sealed class FuzzTargets
         targets.Hog = await Create(Persona.P1, new { name = "fz-hog" });
         targets.Deleted = await Create(Persona.P1, raw);
         Expect.Status(await api.DeleteAsync($"/v2/images/{targets.Deleted}", Persona.P1), 204);
+        // Metadefs: a public namespace with contents and a private one of p1.
+        Expect.Status(await api.PostJsonAsync("/v2/metadefs/namespaces", Persona.Admin, """
+            {"namespace": "fz-ns", "visibility": "public", "resource_type_associations": [{"name": "OS::Nova::Flavor"}],
+             "properties": {"p1": {"title": "P", "type": "string"}}, "objects": [{"name": "o1"}, {"name": "o2"}], "tags": [{"name": "t1"}]}
+            """), 201);
+        Expect.Status(await api.PostJsonAsync("/v2/metadefs/namespaces", Persona.Admin, """{"namespace": "fz-ns-p1", "owner": "p1"}"""), 201);
         for (var i = 0; i < 16; i++)
         {
             targets.Queued.Add(await Create(i % 2 == 0 ? Persona.P1 : Persona.P2, raw));
@@ -491,6 +497,44 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         new("GET", "/v2/images/{id}/properties/{name}"),
         new("PUT", "/v2/images/{id}/properties/{name}", BodyKind.Json, """{"value":""", "\"v\"", "}"),
         new("DELETE", "/v2/images/{id}/properties/{name}"),
+        new("GET", "/v2/metadefs/resource_types"),
+        new("GET", "/v2/metadefs/namespaces"),
+        new("POST", "/v2/metadefs/namespaces", BodyKind.Json, """{"namespace":""", "\"fz-ns-new\"", ""","visibility":"public"}"""),
+        new("GET", "/v2/metadefs/namespaces/{namespace}"),
+        new("PUT", "/v2/metadefs/namespaces/{namespace}", BodyKind.Json, """{"namespace":""", "\"fz-ns\"", ""","visibility":"public"}"""),
+        new("DELETE", "/v2/metadefs/namespaces/{namespace}"),
+        new("GET", "/v2/metadefs/namespaces/{namespace}/objects"),
+        new("POST", "/v2/metadefs/namespaces/{namespace}/objects", BodyKind.Json, """{"name":""", "\"fz-o\"", "}"),
+        new("DELETE", "/v2/metadefs/namespaces/{namespace}/objects"),
+        new("GET", "/v2/metadefs/namespaces/{namespace}/objects/{object}"),
+        new("PUT", "/v2/metadefs/namespaces/{namespace}/objects/{object}", BodyKind.Json, """{"name":""", "\"o1\"", "}"),
+        new("DELETE", "/v2/metadefs/namespaces/{namespace}/objects/{object}"),
+        new("GET", "/v2/metadefs/namespaces/{namespace}/properties"),
+        new("POST", "/v2/metadefs/namespaces/{namespace}/properties", BodyKind.Json, """{"name":"fz_p","title":"P","type":""", "\"string\"", "}"),
+        new("DELETE", "/v2/metadefs/namespaces/{namespace}/properties"),
+        new("GET", "/v2/metadefs/namespaces/{namespace}/properties/{property}"),
+        new("PUT", "/v2/metadefs/namespaces/{namespace}/properties/{property}", BodyKind.Json, """{"name":"p1","title":"P","type":""", "\"integer\"", "}"),
+        new("DELETE", "/v2/metadefs/namespaces/{namespace}/properties/{property}"),
+        new("GET", "/v2/metadefs/namespaces/{namespace}/tags"),
+        new("POST", "/v2/metadefs/namespaces/{namespace}/tags", BodyKind.Json, """{"tags":[{"name":""", "\"fz-t\"", "}]}"),
+        new("DELETE", "/v2/metadefs/namespaces/{namespace}/tags"),
+        new("GET", "/v2/metadefs/namespaces/{namespace}/tags/{tag}"),
+        new("POST", "/v2/metadefs/namespaces/{namespace}/tags/{tag}"),
+        new("PUT", "/v2/metadefs/namespaces/{namespace}/tags/{tag}", BodyKind.Json, """{"name":""", "\"t2\"", "}"),
+        new("DELETE", "/v2/metadefs/namespaces/{namespace}/tags/{tag}"),
+        new("GET", "/v2/metadefs/namespaces/{namespace}/resource_types"),
+        new("POST", "/v2/metadefs/namespaces/{namespace}/resource_types", BodyKind.Json, """{"name":""", "\"OS::Nova::Flavor\"", "}"),
+        new("DELETE", "/v2/metadefs/namespaces/{namespace}/resource_types/{resource_type}"),
+        new("GET", "/v2/schemas/metadefs/namespace"),
+        new("GET", "/v2/schemas/metadefs/namespaces"),
+        new("GET", "/v2/schemas/metadefs/object"),
+        new("GET", "/v2/schemas/metadefs/objects"),
+        new("GET", "/v2/schemas/metadefs/property"),
+        new("GET", "/v2/schemas/metadefs/properties"),
+        new("GET", "/v2/schemas/metadefs/tag"),
+        new("GET", "/v2/schemas/metadefs/tags"),
+        new("GET", "/v2/schemas/metadefs/resource_type"),
+        new("GET", "/v2/schemas/metadefs/resource_types"),
     ];
 
     private static readonly Route Unmapped = new("GET", "(unmapped)");
@@ -615,6 +659,10 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         };
         draft.Segments["tag"] = Pick("t1", "fz-tag", "t2");
         draft.Segments["member"] = Pick("p2", "p1", "p-admin");
+        draft.Segments["namespace"] = Pick("fz-ns", "fz-ns", "fz-ns-p1", "OS::Compute::CPUTopology", "fz-missing");
+        draft.Segments["object"] = Pick("o1", "o2", "fz-o");
+        draft.Segments["property"] = Pick("p1", "fz_p", "cpu_cores");
+        draft.Segments["resource_type"] = Pick("OS::Nova::Flavor", "OS::Glance::Image", "fz-type");
         draft.Segments["name"] = route.Pattern.StartsWith("/v2/property-definitions", StringComparison.Ordinal)
             ? Pick("zz_def_a", "zz_def_b", "hw_cpu_cores")
             : Pick("fz_p", "fz_k", "fz_q");
