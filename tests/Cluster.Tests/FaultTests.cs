@@ -58,7 +58,7 @@ public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output)
         {
             Assert.DoesNotContain(load.Outcomes, o => o.Status == 500);
             Assert.DoesNotContain(load.Outcomes, o => o.Status == 0); // no hang, no dropped connection
-            AssertFailuresWithin(load, FailureWindow);
+            AssertFailuresWithin(load, FailureWindow, _cluster);
             // After the window, requests succeed again.
             Assert.DoesNotContain(load.Failures, o => o.At > killedAt + FailureWindow);
             await AssertNothingLostAsync(load);
@@ -246,13 +246,14 @@ public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output)
         }
     }
 
-    private static void AssertFailuresWithin(MixedLoad load, TimeSpan window)
+    private static void AssertFailuresWithin(MixedLoad load, TimeSpan window, LocalCluster cluster)
     {
         var failures = load.Failures;
         if (failures.Count > 0)
         {
             var span = failures.Max(f => f.At) - failures.Min(f => f.At);
-            Assert.True(span <= window, $"requests failed over {span.TotalSeconds:0.0} s (more than {window.TotalSeconds} s)");
+            Assert.True(span <= window, $"requests failed over {span.TotalSeconds:0.0} s (more than {window.TotalSeconds} s):\n"
+                + string.Join('\n', failures) + "\n" + string.Join('\n', cluster.ApiNodes.Keys.Select(k => cluster.Log($"api-{k}"))));
         }
     }
 

@@ -63,7 +63,9 @@ public sealed class LocalCluster : IAsyncDisposable
     public string Log(string node)
     {
         var path = Path.Combine(_directory.Path, "logs", node + ".log");
-        return File.Exists(path) ? string.Join('\n', File.ReadLines(path).TakeLast(40)) : "(no log)";
+        return File.Exists(path)
+            ? $"--- {node}:\n" + string.Join('\n', File.ReadLines(path).Where(l => l.Contains("answered 5", StringComparison.Ordinal) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)).TakeLast(40))
+            : $"--- {node}: (no log)";
     }
 
     /// <summary>Runs cluster.sh with this cluster's environment; fails the test with its output if it fails.</summary>
