@@ -5,6 +5,7 @@ using Glance.Api.Images;
 using Glance.Api.Members;
 using Glance.Api.Properties;
 using Glance.Api.Schemas;
+using Glance.Api.Tasks;
 using Glance.Api.Versions;
 
 namespace Glance.Api.Hosting;
@@ -62,6 +63,7 @@ public static class GlanceApiExtensions
         app.MapMembersApi();
         app.MapImageDataApi();
         app.MapImportApi();
+        app.MapTasksApi();
         app.MapSchemasApi();
         app.MapPropertyDefinitionsApi();
         app.MapImagePropertiesApi();
