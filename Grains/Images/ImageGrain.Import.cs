@@ -14,7 +14,7 @@ namespace Glance.Grains.Images;
 /// on the thread pool, and the grain records the outcome through a message to itself, so that
 /// state changes never interleave with the requests it serves. Each task is also reported to its
 /// task grain (the tasks API's home of it): written there before the import is recorded here, then
-/// sent each change after this grain's write (<see cref="SendTasksAsync"/>).
+/// sent each change after this grain's write (<see cref="ReportTasksAsync"/>).
 /// </summary>
 public sealed partial class ImageGrain : IImageTaskSource
 {
@@ -194,6 +194,15 @@ public sealed partial class ImageGrain : IImageTaskSource
     Task<ImageTask?> IImageTaskSource.GetTaskAsync(Guid taskId) =>
         Task.FromResult(state.State.Tasks.Find(t => t.Id == taskId)?.ToRecord(Id));
 
+    Task IImageTaskSource.SendTasksAsync()
+    {
+        foreach (var task in state.State.Tasks)
+        {
+            ReportLater(task.Id);
+        }
+        return Task.CompletedTask;
+    }
+
     async Task<bool> IImageImportGrain.BeginImportWorkAsync(Guid taskId)
     {
         if (state.State.Import?.TaskId != taskId || state.State.Status != ImageStatus.Importing)
@@ -333,10 +342,15 @@ public sealed partial class ImageGrain : IImageTaskSource
         {
             draft.Tasks[index] = change(draft.Tasks[index]);
             // Its task grain is told after this turn, from what was written (an unsaved draft sends nothing new).
-            _unsentTasks.Add(taskId);
-            _taskSender ??= this.RegisterGrainTimer(SendTasksAsync,
-                new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromSeconds(5)) { KeepAlive = true });
+            ReportLater(taskId);
         }
+    }
+
+    private void ReportLater(Guid taskId)
+    {
+        _unsentTasks.Add(taskId);
+        _taskSender ??= this.RegisterGrainTimer(ReportTasksAsync,
+            new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromSeconds(5)) { KeepAlive = true });
     }
 
     private ITaskRecorder Recorder(Guid taskId) => GrainFactory.GetGrain<ITaskRecorder>(taskId);
@@ -346,7 +360,7 @@ public sealed partial class ImageGrain : IImageTaskSource
     /// so a task grain waiting on this image cannot deadlock with it. Retried every 5 s until it
     /// succeeds; a crash meanwhile is caught up by the task grain (it asks <see cref="IImageTaskSource"/>).
     /// </summary>
-    private async Task SendTasksAsync(CancellationToken cancellationToken)
+    private async Task ReportTasksAsync(CancellationToken cancellationToken)
     {
         foreach (var taskId in _unsentTasks.ToList())
         {

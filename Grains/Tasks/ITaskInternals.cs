@@ -34,6 +34,13 @@ public interface IImageTaskSource : IGrainWithGuidKey
     /// </summary>
     [ReadOnly, AlwaysInterleave, Alias("get-task")]
     Task<ImageTask?> GetTaskAsync(Guid taskId);
+
+    /// <summary>
+    /// Start-up recovery: reports every task of the image to its task grain (soon after, from a
+    /// timer), for tasks recorded before task grains existed. Idempotent.
+    /// </summary>
+    [Alias("send-tasks")]
+    Task SendTasksAsync();
 }
 
 /// <summary>

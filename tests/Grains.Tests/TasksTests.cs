@@ -215,4 +215,34 @@ public sealed class TasksTests : IAsyncLifetime
         Assert.NotNull(task.ExpiresAt);
         Assert.Contains("interrupted", (await TaskOf(second, orphanId).GetAsync(admin)).Message);
     }
+
+    [Fact]
+    public async Task Tasks_an_image_recorded_before_task_grains_existed_get_one_at_start_up()
+    {
+        var owner = Caller.Member(NewProject());
+        var admin = Caller.Admin(NewProject());
+        Guid taskId;
+        await using (var first = await StartAsync())
+        {
+            (_, taskId) = await ImportAsync(first, owner);
+            await EventuallyAsync(() => TaskOf(first, taskId).GetAsync(admin), t => t.Status == ImageTaskStatus.Success, "the task succeeds");
+        }
+        // The data of a service that kept tasks only in its images' state.
+        using (var connection = new SqliteConnection($"Data Source={GlanceTestCluster.DatabaseIn(_directory.Path)};Pooling=false"))
+        {
+            connection.Open();
+            using var delete = connection.CreateCommand();
+            delete.CommandText = "DELETE FROM grain_state WHERE grain_type = 'glance.task'; DELETE FROM task_entry;";
+            Assert.Equal(2, delete.ExecuteNonQuery());
+        }
+
+        await using var second = await StartAsync();
+        var task = await EventuallyAsync(async () =>
+            (await ListAsync(second, admin, ("owner", owner.ProjectId!))).Tasks.FirstOrDefault() ?? new ImageTask
+            {
+                Id = Guid.Empty, Type = "", Status = ImageTaskStatus.Pending, InputJson = "null", CreatedAt = default, UpdatedAt = default,
+            }, t => t.Id == taskId, "the task is listed again");
+        Assert.Equal(ImageTaskStatus.Success, task.Status);
+        Assert.Equal(ImageTaskStatus.Success, (await TaskOf(second, taskId).GetAsync(admin)).Status);
+    }
 }
