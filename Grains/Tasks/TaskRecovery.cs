@@ -46,18 +46,8 @@ public sealed class TaskRecovery(SqliteDatabase database, SqliteTaskIndexStore i
         }
     }
 
-    private Task<List<Guid>> KeysAsync(string sql) =>
-        database.ReadAsync(connection =>
-        {
-            using var command = SqliteDatabase.Command(connection, sql);
-            using var reader = command.ExecuteReader();
-            var keys = new List<Guid>();
-            while (reader.Read())
-            {
-                keys.Add(Guid.Parse(reader.GetString(0)));
-            }
-            return keys;
-        });
+    // The image sweeps' query helper: the grain keys (here task or image ids) the first column holds.
+    private Task<List<Guid>> KeysAsync(string sql) => ImageSweep.FindAsync(database, sql);
 
     private static async Task InChunksAsync(List<Guid> keys, Func<Guid, Task> repair)
     {
