@@ -6,6 +6,7 @@ using Glance.Api.Members;
 using Glance.Api.Metadefs;
 using Glance.Api.Properties;
 using Glance.Api.Schemas;
+using Glance.Api.Tasks;
 using Glance.Api.Versions;
 using Glance.Grains.Hosting;
 
@@ -69,6 +70,7 @@ public static class GlanceApiExtensions
         app.MapMembersApi();
         app.MapImageDataApi();
         app.MapImportApi();
+        app.MapTasksApi();
         app.MapSchemasApi();
         app.MapPropertyDefinitionsApi();
         app.MapImagePropertiesApi();

@@ -75,7 +75,7 @@ public static class ImportApi
         w.WriteString("updated_at", RawTimestamp(task.UpdatedAt));
         w.WriteNull("deleted_at");
         w.WriteBoolean("deleted", false);
-        w.WriteString("image_id", task.ImageId.ToString());
+        w.WriteString("image_id", task.ImageId?.ToString());
         w.WriteString("request_id", task.RequestId);
         w.WriteString("user_id", task.UserId);
         w.WritePropertyName("input");
@@ -90,7 +90,8 @@ public static class ImportApi
     public static string RawTimestamp(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
 
-    private static void WriteJson(Utf8JsonWriter w, string? json)
+    /// <summary>Writes a JSON text (a task's input or result) as a value; null when there is none.</summary>
+    public static void WriteJson(Utf8JsonWriter w, string? json)
     {
         if (json is null)
         {

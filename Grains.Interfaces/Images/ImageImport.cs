@@ -11,6 +11,12 @@ namespace Glance.Grains.Images;
 [GenerateSerializer, Immutable, Alias("glance.import-request")]
 public sealed record ImportRequest([property: Id(0)] string BodyJson)
 {
+    /// <summary>
+    /// The task the import runs under when it was not started by <c>POST /v2/images/{id}/import</c>
+    /// (a legacy <c>POST /v2/tasks</c> import): its task grain already holds it. Null: a new task.
+    /// </summary>
+    [Id(1)] public ImportTaskOrigin? Task { get; init; }
+
     /// <summary>Import the data staged with <c>PUT /stage</c>.</summary>
     public static ImportRequest GlanceDirect() =>
         new(JsonSerializer.Serialize(new { method = new { name = ImportMethods.GlanceDirect } }));
@@ -19,6 +25,20 @@ public sealed record ImportRequest([property: Id(0)] string BodyJson)
     public static ImportRequest WebDownload(string uri) =>
         new(JsonSerializer.Serialize(new { method = new { name = ImportMethods.WebDownload, uri } }));
 }
+
+/// <summary>A task that exists before the import it runs (see <see cref="ImportRequest.Task"/>).</summary>
+/// <param name="TaskId">The task's id.</param>
+/// <param name="Type">Its type (<see cref="ImportMethods.LegacyTaskType"/>).</param>
+/// <param name="InputJson">Its input, as given to <c>POST /v2/tasks</c>.</param>
+/// <param name="RequestId">The request id of the call that created it.</param>
+/// <param name="CreatedAt">When it was created.</param>
+[GenerateSerializer, Immutable, Alias("glance.import-task-origin")]
+public sealed record ImportTaskOrigin(
+    [property: Id(0)] Guid TaskId,
+    [property: Id(1)] string Type,
+    [property: Id(2)] string InputJson,
+    [property: Id(3)] string? RequestId,
+    [property: Id(4)] DateTimeOffset CreatedAt);
 
 /// <summary>The import methods this service implements (Glance's names).</summary>
 public static class ImportMethods
@@ -34,6 +54,9 @@ public static class ImportMethods
 
     /// <summary>The task type of an import (Glance's <c>api_image_import</c>).</summary>
     public const string TaskType = "api_image_import";
+
+    /// <summary>The task type of Glance's legacy tasks-API import (<c>POST /v2/tasks</c>, type <c>import</c>).</summary>
+    public const string LegacyTaskType = "import";
 }
 
 /// <summary>Keys of values the HTTP tier passes to grains in Orleans' <c>RequestContext</c>.</summary>
@@ -57,7 +80,8 @@ public enum ImageTaskStatus
 }
 
 /// <summary>
-/// An asynchronous operation on an image (an import), as <c>GET /v2/images/{id}/tasks</c> shows it.
+/// An asynchronous operation on an image (an import), as <c>GET /v2/images/{id}/tasks</c> and
+/// <c>GET /v2/tasks/{id}</c> show it.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("glance.image-task")]
 public sealed record ImageTask
@@ -82,8 +106,11 @@ public sealed record ImageTask
     [Id(8)] public required DateTimeOffset UpdatedAt { get; init; }
     /// <summary>When a finished task stops being listed; null while it runs.</summary>
     [Id(9)] public DateTimeOffset? ExpiresAt { get; init; }
-    /// <summary>The image it works on.</summary>
-    [Id(10)] public required Guid ImageId { get; init; }
+    /// <summary>
+    /// The image it works on, as Glance records it: an import's image; for a task created with
+    /// <c>POST /v2/tasks</c>, its input's <c>image_id</c> (none for a legacy import, whose image is in its result).
+    /// </summary>
+    [Id(10)] public Guid? ImageId { get; init; }
     /// <summary>The OpenStack request id of the call that started it.</summary>
     [Id(11)] public string? RequestId { get; init; }
     /// <summary>The user that started it.</summary>

@@ -3,6 +3,7 @@ using Glance.Grains.Catalog;
 using Glance.Grains.Images;
 using Glance.Grains.Recovery;
 using Glance.Grains.Storage;
+using Glance.Grains.Tasks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -104,6 +105,7 @@ public static class GlanceSiloBuilderExtensions
         var protections = configuration.GetSection(Properties.PropertyProtectionOptions.Section).Get<Properties.PropertyProtectionOptions>();
         silo.Services.AddSingleton(Properties.PropertyProtections.Load(protections?.File));
         silo.AddGlanceImport(configuration);
+        silo.AddGlanceTasks(configuration);
         return silo;
     }
 
@@ -136,6 +138,7 @@ public static class GlanceSiloBuilderExtensions
         silo.Services.AddSingleton<ICatalogStore, SqliteCatalogStore>();
         silo.AddStartupTask<CatalogRecovery>();
         silo.AddStartupTask<DataRecovery>();
+        silo.AddGlanceSqliteTaskIndex();
         return silo;
     }
 }

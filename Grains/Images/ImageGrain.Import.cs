@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Glance.Grains.Storage;
+using Glance.Grains.Tasks;
 using Microsoft.Extensions.Logging;
 
 namespace Glance.Grains.Images;
@@ -11,9 +12,11 @@ namespace Glance.Grains.Images;
 /// validated and recorded (image importing, <c>os_glance_import_task</c>, a pending task, a
 /// write-ahead <see cref="PendingImport"/>) before the caller gets its 202; the bytes then move
 /// on the thread pool, and the grain records the outcome through a message to itself, so that
-/// state changes never interleave with the requests it serves.
+/// state changes never interleave with the requests it serves. Each task is also reported to its
+/// task grain (the tasks API's home of it): written there before the import is recorded here, then
+/// sent each change after this grain's write (<see cref="ReportTasksAsync"/>).
 /// </summary>
-public sealed partial class ImageGrain
+public sealed partial class ImageGrain : IImageTaskSource
 {
     private const string ImportTaskProperty = "os_glance_import_task";
     private const string ImportingStoresProperty = "os_glance_importing_to_stores";
@@ -24,6 +27,10 @@ public sealed partial class ImageGrain
     private static readonly TimeSpan TaskTimeToLive = TimeSpan.FromHours(48);
 
     private RunningImport? _running;
+
+    // Tasks whose latest change here their task grains have not yet been told of.
+    private readonly HashSet<Guid> _unsentTasks = [];
+    private IGrainTimer? _taskSender;
 
     private sealed record RunningImport(Guid TaskId, CancellationTokenSource Cancel);
 
@@ -131,11 +138,13 @@ public sealed partial class ImageGrain
         }
 
         var now = Now();
-        var taskId = Guid.NewGuid();
+        // A legacy import (POST /v2/tasks) runs under the task its task grain created.
+        var origin = request.Task;
+        var taskId = origin?.TaskId ?? Guid.NewGuid();
         var draft = state.State.Clone();
         draft.Tasks.RemoveAll(t => t.ExpiresAt < now);
-        draft.Tasks.Add(new TaskState(taskId, ImportMethods.TaskType, ImageTaskStatus.Pending, body.TaskInput(Id), null, "",
-            caller.ProjectId, now, now, null, RequestContext.Get(GlanceRequestContext.RequestIdKey) as string, caller.UserId));
+        draft.Tasks.Add(new TaskState(taskId, origin?.Type ?? ImportMethods.TaskType, ImageTaskStatus.Pending, origin?.InputJson ?? body.TaskInput(Id), null, "",
+            caller.ProjectId, origin?.CreatedAt ?? now, now, null, origin?.RequestId ?? RequestContext.Get(GlanceRequestContext.RequestIdKey) as string, caller.UserId));
         draft.Status = ImageStatus.Importing;
         draft.Properties[ImportTaskProperty] = taskId.ToString();
         draft.Properties[ImportingStoresProperty] = string.Join(",", body.Stores);
@@ -146,7 +155,23 @@ public sealed partial class ImageGrain
                 draft.StagedVirtualSize, draft.StagedFormat) : null,
             body.Uri, maxBytes, now);
         draft.UpdatedAt = now;
-        await SaveAsync(draft, image.Owner);
+        var task = Recorder(taskId);
+        if (origin is null)
+        {
+            // Write-ahead: the task exists (findable by id) before the import does.
+            await task.RecordAsync(draft.Tasks[^1].ToRecord(Id));
+        }
+        try
+        {
+            await SaveAsync(draft, image.Owner);
+        }
+        catch when (origin is null)
+        {
+            // No import: end the task the write-ahead made (if this fails too, the task grain asks later).
+            var failed = draft.Tasks[^1] with { Status = ImageTaskStatus.Failure, Message = "The import could not be recorded.", ExpiresAt = now + TaskTimeToLive };
+            await task.RecordAsync(failed.ToRecord(Id));
+            throw;
+        }
 
         // Keep the activation (and so the run) alive until the import ends.
         DelayDeactivation(Timeout.InfiniteTimeSpan);
@@ -162,10 +187,24 @@ public sealed partial class ImageGrain
         // Glance's _is_task_visible: admins see every task, others those of their project.
         var tasks = state.State.Tasks
             .Where(t => t.ExpiresAt is null || t.ExpiresAt >= now)
+            // A legacy import's task is not the image's in Glance (its image_id is unset): /v2/tasks shows it.
+            .Where(t => t.Type == ImportMethods.TaskType)
             .Where(t => caller.IsAdmin || t.Owner is null || t.Owner == caller.ProjectId)
             .Select(t => t.ToRecord(Id))
             .ToImmutableArray();
         return Task.FromResult(tasks);
+    }
+
+    Task<ImageTask?> IImageTaskSource.GetTaskAsync(Guid taskId) =>
+        Task.FromResult(state.State.Tasks.Find(t => t.Id == taskId)?.ToRecord(Id));
+
+    Task IImageTaskSource.SendTasksAsync()
+    {
+        foreach (var task in state.State.Tasks)
+        {
+            ReportLater(task.Id);
+        }
+        return Task.CompletedTask;
     }
 
     async Task<bool> IImageImportGrain.BeginImportWorkAsync(Guid taskId)
@@ -262,6 +301,11 @@ public sealed partial class ImageGrain
         draft.Properties[ImportingStoresProperty] = "";
         draft.Properties[FailedImportProperty] = dataStore.Id;
         draft.UpdatedAt = Now();
+        if (draft.Tasks.Find(t => t.Id == import.TaskId)?.Type == ImportMethods.LegacyTaskType)
+        {
+            // A legacy import's image goes with its failure (Glance's revert deletes it).
+            draft.Status = ImageStatus.Deleted;
+        }
         FinishTask(draft, import.TaskId, message);
         await SaveAsync(draft, draft.Owner);
     }
@@ -295,13 +339,51 @@ public sealed partial class ImageGrain
         });
     }
 
-    private static void UpdateTask(ImageState draft, Guid taskId, Func<TaskState, TaskState> change)
+    private void UpdateTask(ImageState draft, Guid taskId, Func<TaskState, TaskState> change)
     {
         var index = draft.Tasks.FindIndex(t => t.Id == taskId);
         if (index >= 0)
         {
             draft.Tasks[index] = change(draft.Tasks[index]);
+            // Its task grain is told after this turn, from what was written (an unsaved draft sends nothing new).
+            ReportLater(taskId);
         }
+    }
+
+    private void ReportLater(Guid taskId)
+    {
+        _unsentTasks.Add(taskId);
+        _taskSender ??= this.RegisterGrainTimer(ReportTasksAsync,
+            new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromSeconds(5)) { KeepAlive = true });
+    }
+
+    private ITaskRecorder Recorder(Guid taskId) => GrainFactory.GetGrain<ITaskRecorder>(taskId);
+
+    /// <summary>
+    /// Tells task grains of their tasks' changes, from a timer: never while this grain serves a call,
+    /// so a task grain waiting on this image cannot deadlock with it. Retried every 5 s until it
+    /// succeeds; a crash meanwhile is caught up by the task grain (it asks <see cref="IImageTaskSource"/>).
+    /// </summary>
+    private async Task ReportTasksAsync(CancellationToken cancellationToken)
+    {
+        foreach (var taskId in _unsentTasks.ToList())
+        {
+            try
+            {
+                if (state.State.Tasks.Find(t => t.Id == taskId) is { } task)
+                {
+                    await Recorder(taskId).RecordAsync(task.ToRecord(Id));
+                }
+                _unsentTasks.Remove(taskId);
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "Reporting task {TaskId} of image {ImageId} failed; retrying", taskId, Id);
+                return;
+            }
+        }
+        _taskSender?.Dispose();
+        _taskSender = null;
     }
 
     /// <summary>

@@ -535,6 +535,10 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         new("GET", "/v2/schemas/metadefs/tags"),
         new("GET", "/v2/schemas/metadefs/resource_type"),
         new("GET", "/v2/schemas/metadefs/resource_types"),
+        new("GET", "/v2/tasks"),
+        new("POST", "/v2/tasks", BodyKind.Json, """{"type":"import","input":{"import_from":""", "\"http://127.0.0.1/fz\"", ""","import_from_format":"raw","image_properties":{}}}"""),
+        new("GET", "/v2/tasks/{id}"),
+        new("DELETE", "/v2/tasks/{id}"),
     ];
 
     private static readonly Route Unmapped = new("GET", "(unmapped)");
@@ -888,7 +892,6 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
             ("/v2.9999999999999999999", "/v2.9999999999999999999/images"),
             ("unknown schema", "/v2/schemas/bogus"),
             ("unknown info", "/v2/info/bogus"),
-            ("tasks", "/v2/tasks"),
             ("favicon", "/favicon.ico"),
             ("4000-character path", "/" + new string('u', 4000)),
             ("encoded traversal", "/v2/images/%2F..%2F..%2Fetc%2Fpasswd"));
