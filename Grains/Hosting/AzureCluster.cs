@@ -41,6 +41,12 @@ public static class AzureCluster
     }
 
     /// <summary>
+    /// How long a grain call may wait for its answer (Orleans' default is 30 s): a call caught by a
+    /// silo's death fails within the failure-detection window plus a little, not half a minute.
+    /// </summary>
+    public static readonly TimeSpan ResponseTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>
     /// The configured address, else loopback: a silo listens only where it is told to, so an
     /// operator names the address of a machine's cluster network (scripts/cluster.sh names one per
     /// network namespace).

@@ -18,6 +18,9 @@ public sealed class AzureOptions
     /// <summary>Table of the catalog entries, one entity per image and shard.</summary>
     public string CatalogTable { get; set; } = "GlanceCatalog";
 
+    /// <summary>Table of the task index, one entity per task and shard.</summary>
+    public string TasksTable { get; set; } = "GlanceTasks";
+
     /// <summary>Table of the Orleans reminders (the cluster repair's).</summary>
     public string RemindersTable { get; set; } = "GlanceReminders";
 
@@ -29,6 +32,7 @@ public sealed class AzureOptions
         string.IsNullOrWhiteSpace(ConnectionString)
             ? $"{Section}:ConnectionString is required in the azure profile (Azurite's, locally)."
             : !IsTableName(ClusteringTable) ? $"{Section}:ClusteringTable '{ClusteringTable}' is not a valid table name."
+            : !IsTableName(TasksTable) ? $"{Section}:TasksTable '{TasksTable}' is not a valid table name."
             : !IsTableName(RemindersTable) ? $"{Section}:RemindersTable '{RemindersTable}' is not a valid table name."
             : !IsTableName(CatalogTable) ? $"{Section}:CatalogTable '{CatalogTable}' is not a valid table name."
             : !Storage.AzureBlobImageDataStore.IsValidContainerName(GrainStateContainer) ? $"{Section}:GrainStateContainer '{GrainStateContainer}' is not a valid container name."

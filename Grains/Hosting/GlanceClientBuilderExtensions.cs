@@ -30,6 +30,7 @@ public static class GlanceClientBuilderExtensions
             clustering.TableServiceClient = AzureCluster.Tables(azure);
             clustering.TableName = azure.ClusteringTable;
         });
+        client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = AzureCluster.ResponseTimeout);
         // A silo that left stops being offered within seconds, not Orleans' default minute.
         client.Configure<GatewayOptions>(gateways => gateways.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
         var started = DateTime.UtcNow;

@@ -37,6 +37,7 @@ public static class GlanceSiloBuilderExtensions
         });
         silo.ConfigureEndpoints(AzureCluster.AdvertisedAddress(options), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
         silo.Configure<ClusterMembershipOptions>(AzureCluster.FailureDetection);
+        silo.Configure<SiloMessagingOptions>(messaging => messaging.ResponseTimeout = AzureCluster.ResponseTimeout);
         silo.UseAzureStorageClustering(clustering =>
         {
             clustering.TableServiceClient = AzureCluster.Tables(azure);
@@ -48,8 +49,9 @@ public static class GlanceSiloBuilderExtensions
             storage.ContainerName = azure.GrainStateContainer;
             storage.GrainStorageSerializer = new GrainStateJsonSerializer();
         });
-        silo.Services.AddSingleton(_ => new AzureTableCatalogStore(AzureCluster.Tables(azure).GetTableClient(azure.CatalogTable)));
+        silo.Services.AddSingleton(_ => new AzureTableCatalogStore(new VersionedTable(AzureCluster.Tables(azure).GetTableClient(azure.CatalogTable))));
         silo.Services.AddSingleton<ICatalogStore>(services => services.GetRequiredService<AzureTableCatalogStore>());
+        silo.Services.AddSingleton<ITaskIndexStore>(_ => new AzureTableTaskIndexStore(new VersionedTable(AzureCluster.Tables(azure).GetTableClient(azure.TasksTable))));
         // Crash repair once per cluster (a grain), driven by each silo's start and a reminder.
         silo.UseAzureTableReminderService(reminders =>
         {

@@ -828,6 +828,8 @@ public sealed partial class ImageGrain(
     /// Sends this image's entry to its catalog shard (and tells its former shard when the
     /// owner changed). On failure a timer retries; crash recovery re-sends at start-up.
     /// </summary>
+    private static readonly TimeSpan CatalogCallTimeout = TimeSpan.FromSeconds(5);
+
     private async Task PublishAsync(string? previousOwner)
     {
         var current = state.State;
@@ -836,16 +838,18 @@ public sealed partial class ImageGrain(
         {
             if (previousOwner != current.Owner && CatalogShards.Of(previousOwner, Id) is var oldShard && oldShard != shard)
             {
-                await GrainFactory.GetGrain<ICatalogShardGrain>(oldShard).RemoveAsync(Id, current.Version);
+                await GrainFactory.GetGrain<ICatalogShardGrain>(oldShard).RemoveAsync(Id, current.Version).WaitAsync(CatalogCallTimeout);
             }
             var catalog = GrainFactory.GetGrain<ICatalogShardGrain>(shard);
+            // Bounded: a shard whose silo just died answers only after the cluster notices, and this
+            // image's callers should not wait for that. The write stands; the retry catches up.
             if (current.Status == ImageStatus.Deleted)
             {
-                await catalog.RemoveAsync(Id, current.Version);
+                await catalog.RemoveAsync(Id, current.Version).WaitAsync(CatalogCallTimeout);
             }
             else
             {
-                await catalog.UpsertAsync(new CatalogEntry(View, MemberStatuses(), current.Version));
+                await catalog.UpsertAsync(new CatalogEntry(View, MemberStatuses(), current.Version)).WaitAsync(CatalogCallTimeout);
             }
             _catalogRetry?.Dispose();
             _catalogRetry = null;
