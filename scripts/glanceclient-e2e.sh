@@ -387,7 +387,7 @@ glance_run import-info
 check "import-info lists glance-direct and web-download" \
     all succeeded '[[ "$(unwrapped)" == *"$IMPORT_METHODS"* ]]'
 glance_run stores-info
-check "stores-info lists the default store" all succeeded 'has "\"default\": \"true\""'
+check "stores-info: one store, as a Glance without enabled_backends" all 'failed_with "Multi Backend support is not enabled"'
 
 glance_run image-create-via-import --name "$NAME-import" --disk-format raw --container-format bare \
     --import-method glance-direct --file "$IMPORT_FILE"

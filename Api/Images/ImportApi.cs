@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using Glance.Api.Hosting;
 using Glance.Api.Identity;
-using Glance.Grains.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Glance.Api.Images;
@@ -29,11 +28,10 @@ public static class ImportApi
                 ["import-methods"] = new { description = "Import methods available.", type = "array", value = options.Value.Methods },
             }))
             .RejectsBody().WithName("ShowImportInfo").WithSummary("The enabled import methods");
-        info.MapGet("stores", (IImageDataStore store) => TypedResults.Json(new
-            {
-                stores = new[] { new Dictionary<string, string> { ["id"] = store.Id, ["description"] = StoreDescription(store.Id), ["default"] = "true" } },
-            }))
-            .RejectsBody().WithName("ShowStores").WithSummary("The image data store");
+        // One store, as a Glance without enabled_backends: images carry no "stores", the image schema
+        // has none, and discovery says so (glanceclient then refuses --stores itself, as with Glance).
+        info.MapGet("stores", IResult () => throw GlanceException.NotFound("Multi backend is not supported at this site."))
+            .RejectsBody().WithName("ShowStores").WithSummary("404: one store (no multi-store), as Glance without enabled_backends");
         return app;
     }
 
@@ -101,11 +99,4 @@ public static class ImportApi
         using var document = JsonDocument.Parse(json);
         document.RootElement.WriteTo(w);
     }
-
-    private static string StoreDescription(string id) => id switch
-    {
-        ImageDataOptions.FileStore => "Local filesystem store",
-        ImageDataOptions.AzureStore => "Azure Blob Storage store",
-        _ => id,
-    };
 }
