@@ -2,7 +2,7 @@
 # A local Glance.Orleans cluster in the azure profile: Azurite (the repository's pinned one), N
 # headless silos (Silo/) and M stateless API nodes (Api/ as Orleans clients), one process each.
 #
-#   scripts/cluster.sh up [--silos N] [--api M] [--netns]   build if needed, start everything, wait
+#   scripts/cluster.sh up [--silos N] [--api M] [--netns] [--tls]   build if needed, start everything, wait
 #                                  until every API node answers /versions; prints `api K URL` and
 #                                  `silo K ADDRESS` lines (default 3 silos, 2 API nodes)
 #   scripts/cluster.sh status      the members as the cluster sees them (its membership table)
@@ -16,6 +16,8 @@
 # --netns puts every node in a network namespace of its own (gl-silo-K, gl-api-K) with an address
 # of its own on a bridge the script makes (10.77.0.0/24; Azurite on the bridge's 10.77.0.1), so
 # nothing can assume one host. Needs root. Without it everything binds 127.0.0.1.
+# --tls makes a CA and a node certificate (openssl, under $CLUSTER_DIR/tls) and runs every silo and
+# API node with mutual TLS (Glance:Azure:Tls): a client without a certificate of that CA is refused.
 #
 # Environment: CLUSTER_DIR (default ./.cluster: state, logs, Azurite's files), CLUSTER_PORT_BASE
 # (default 12100: silo K on BASE+K, its gateway on BASE+100+K, API node K's HTTP on BASE+200+K,
@@ -108,9 +110,29 @@ start_azurite() {
   die "Azurite did not start (see $CLUSTER_DIR/azurite.log)"
 }
 
+tls_on() { [ -f "$CLUSTER_DIR/tls/node.pem" ]; }
+
+make_tls() { # the cluster's own CA and one node certificate it signs (every node presents it)
+  local d="$CLUSTER_DIR/tls"
+  tls_on && return 0
+  mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=glance-cluster-ca" \
+    -keyout "$d/ca.key" -out "$d/ca.pem" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=glance-node" -keyout "$d/node.key" -out "$d/node.csr" >/dev/null 2>&1
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1,IP:%s.1\n' "$SUBNET" > "$d/node.ext"
+  openssl x509 -req -in "$d/node.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 30 \
+    -extfile "$d/node.ext" -out "$d/node.pem" >/dev/null 2>&1
+}
+
+tls_settings() {
+  tls_on || return 0
+  echo --Glance:Azure:Tls:CertificateFile="$CLUSTER_DIR/tls/node.pem" --Glance:Azure:Tls:KeyFile="$CLUSTER_DIR/tls/node.key" \
+    --Glance:Azure:Tls:CaFile="$CLUSTER_DIR/tls/ca.pem"
+}
+
 common_settings() {
   echo --Glance:Profile=azure "--Glance:Azure:ConnectionString=$(connection_string)" --Glance:ClusterId="$CLUSTER_ID" \
-    ${CLUSTER_SETTINGS:-}
+    $(tls_settings) ${CLUSTER_SETTINGS:-}
 }
 
 start_node() { # kind k
@@ -190,6 +212,7 @@ down() {
     rm -f "$CLUSTER_DIR/netns"
   fi
   rm -f "$CLUSTER_DIR"/*.list
+  rm -rf "$CLUSTER_DIR/tls"
 }
 
 up() {
@@ -199,6 +222,7 @@ up() {
       --silos) silos="$2"; shift 2;;
       --api) apis="$2"; shift 2;;
       --netns) netns=1; shift;;
+      --tls) make_tls; shift;;
       *) die "unknown option $1";;
     esac
   done
@@ -225,7 +249,8 @@ case "$cmd" in
   up) up "$@";;
   down) down;;
   nodes) nodes;;
-  env) echo "CLUSTER_CONNECTION_STRING='$(connection_string)'"; echo "CLUSTER_ID=$CLUSTER_ID";;
+  env) echo "CLUSTER_CONNECTION_STRING='$(connection_string)'"; echo "CLUSTER_ID=$CLUSTER_ID"
+       tls_on && echo "CLUSTER_TLS_DIR=$CLUSTER_DIR/tls"; true;;
   status) status_lines;;
   kill|stop)
     [ $# -ge 1 ] || die "usage: $0 $cmd silo|api K | $cmd azurite"

@@ -110,7 +110,8 @@ public static class MetadefsApi
     {
         using var body = await MetadefBodies.ReadAsync(context.Request);
         var created = await grains.Metadefs().CreateNamespaceAsync(context.Caller(), MetadefBodies.Namespace(body.RootElement));
-        context.Response.Headers.Location = $"{context.Request.Scheme}://{context.Request.Host}{MetadefJson.Href(created.Namespace)}";
+        // A header carries ASCII only: a namespace name may not (the body's "self" keeps it as sent).
+        context.Response.Headers.Location = $"{context.Request.Scheme}://{context.Request.Host}/v2/metadefs/namespaces/{Uri.EscapeDataString(created.Namespace).Replace("%3A", ":", StringComparison.Ordinal)}";
         await Write(context, StatusCodes.Status201Created, w => MetadefJson.WriteNamespace(w, created, NamespaceView.Created));
     }
 

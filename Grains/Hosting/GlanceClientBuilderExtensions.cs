@@ -31,6 +31,10 @@ public static class GlanceClientBuilderExtensions
             clustering.TableName = azure.ClusteringTable;
         });
         client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = AzureCluster.ResponseTimeout);
+        if (ClusterTlsOptions.From(configuration) is { Enabled: true } tls)
+        {
+            client.UseTls(tls.LoadCertificate(), tls.Configure);
+        }
         // A silo that left stops being offered within seconds, not Orleans' default minute.
         client.Configure<GatewayOptions>(gateways => gateways.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
         var started = DateTime.UtcNow;

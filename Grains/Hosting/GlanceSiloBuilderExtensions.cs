@@ -38,6 +38,10 @@ public static class GlanceSiloBuilderExtensions
         silo.ConfigureEndpoints(AzureCluster.AdvertisedAddress(options), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
         silo.Configure<ClusterMembershipOptions>(AzureCluster.FailureDetection);
         silo.Configure<SiloMessagingOptions>(messaging => messaging.ResponseTimeout = AzureCluster.ResponseTimeout);
+        if (ClusterTlsOptions.From(configuration) is { Enabled: true } tls)
+        {
+            silo.UseTls(tls.LoadCertificate(), tls.Configure);
+        }
         silo.UseAzureStorageClustering(clustering =>
         {
             clustering.TableServiceClient = AzureCluster.Tables(azure);

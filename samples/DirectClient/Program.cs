@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Security.Cryptography.X509Certificates;
 using Glance.Grains.Catalog;
 using Glance.Grains.Errors;
 using Glance.Grains.Identity;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
+using Orleans.Connections.Security;
 
 // Another Orleans service that uses the image service without HTTP: it joins the cluster as a
 // client (the gateways are found in the cluster's membership table) and calls the public grain
@@ -14,6 +16,7 @@ using Orleans.Configuration;
 // meets: here, a member of another project gets "not found" for a private image.
 //
 //   dotnet run --project samples/DirectClient -- --ConnectionString "<Azure Storage>" [--ClusterId glance] [--ServiceId glance] [--ClusteringTable GlanceClusterMembers]
+//       [--CertificateFile node.pem --KeyFile node.key --CaFile ca.pem]   (a cluster with mutual TLS)
 var builder = Host.CreateApplicationBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var settings = builder.Configuration;
@@ -30,6 +33,24 @@ builder.UseOrleansClient(client =>
         clustering.TableServiceClient = new Azure.Data.Tables.TableServiceClient(connectionString);
         clustering.TableName = settings["ClusteringTable"] ?? "GlanceClusterMembers";
     });
+    // A cluster with mutual TLS admits only clients holding a certificate of its CA.
+    if (settings["CertificateFile"] is { } certificateFile)
+    {
+        var ca = X509CertificateLoader.LoadCertificateFromFile(settings["CaFile"] ?? throw new ArgumentException("--CaFile is required with --CertificateFile."));
+        using var pem = X509Certificate2.CreateFromPemFile(certificateFile, settings["KeyFile"]);
+        client.UseTls(X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null), tls =>
+        {
+            tls.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
+            tls.RemoteCertificateValidation = (certificate, _, _) =>
+            {
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(certificate);
+            };
+        });
+    }
 });
 using var host = builder.Build();
 await host.StartAsync();

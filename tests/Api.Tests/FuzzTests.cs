@@ -695,6 +695,13 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
 
     private FuzzCase Build(Draft draft)
     {
+        // A later ingredient may have replaced the body: the short Content-Length follows the body sent,
+        // or the server would rightly wait for bytes that never come (MinRequestBodyDataRate, 5 s).
+        if (draft.Labels.Contains("body:Content-Length shorter than the body") && draft.Body is { } shortened)
+        {
+            draft.Headers.RemoveAll(h => h.Name == "Content-Length");
+            draft.Headers.Add(("Content-Length", Ascii(Math.Max(0, shortened.Length - 3).ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        }
         var label = draft.Labels.Count == 0 ? "benign" : string.Join(" + ", draft.Labels);
         var path = draft.Path ?? draft.Segments.Aggregate(draft.Route.Pattern, (p, s) => p.Replace("{" + s.Key + "}", s.Value));
         var request = new RawRequest

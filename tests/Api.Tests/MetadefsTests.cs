@@ -38,6 +38,16 @@ public sealed class MetadefsTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task A_namespace_named_outside_ascii_is_created_with_an_escaped_location_and_found_by_it()
+    {
+        var name = NewName() + "-\U0001F600é";
+        var created = Expect.Status(await _api.PostJsonAsync(Namespaces, Persona.Admin, $$"""{"namespace": "{{name}}", "visibility": "public"}"""), 201);
+        Assert.EndsWith($"{Namespaces}/{Uri.EscapeDataString(name).Replace("%3A", ":", StringComparison.Ordinal)}", created.Header("Location"));
+        Assert.Equal(name, Expect.Str(created.Json, "namespace"));
+        Expect.Status(await _api.GetAsync(new Uri(created.Header("Location")!).PathAndQuery, Persona.P1), 200);
+    }
+
+    [Fact]
     public async Task A_namespace_is_created_with_its_contents_shown_listed_updated_and_deleted()
     {
         var name = NewName();

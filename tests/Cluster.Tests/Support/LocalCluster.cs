@@ -25,6 +25,9 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>The cluster's Azure Storage connection string (for direct clients).</summary>
     public string ConnectionString { get; private set; } = "";
 
+    /// <summary>Where the cluster's CA and node certificate are, when it runs with mutual TLS.</summary>
+    public string? TlsDirectory { get; private set; }
+
     /// <summary>The cluster id.</summary>
     public string ClusterId { get; } = "glance-test-" + Guid.NewGuid().ToString("N")[..8];
 
@@ -35,9 +38,9 @@ public sealed class LocalCluster : IAsyncDisposable
     public static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
 
     /// <summary><c>cluster.sh up --silos N --api M</c>.</summary>
-    public async Task UpAsync(int silos, int apis)
+    public async Task UpAsync(int silos, int apis, bool tls = false)
     {
-        var output = await RunAsync(TimeSpan.FromMinutes(3), "up", "--silos", $"{silos}", "--api", $"{apis}");
+        var output = await RunAsync(TimeSpan.FromMinutes(3), ["up", "--silos", $"{silos}", "--api", $"{apis}", .. (tls ? new[] { "--tls" } : [])]);
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = line.Split(' ');
@@ -50,6 +53,7 @@ public sealed class LocalCluster : IAsyncDisposable
         var env = await RunAsync(TimeSpan.FromSeconds(10), "env");
         ConnectionString = env.Split('\n').First(l => l.StartsWith("CLUSTER_CONNECTION_STRING=", StringComparison.Ordinal))
             ["CLUSTER_CONNECTION_STRING=".Length..].Trim('\'');
+        TlsDirectory = env.Split('\n').FirstOrDefault(l => l.StartsWith("CLUSTER_TLS_DIR=", StringComparison.Ordinal))?["CLUSTER_TLS_DIR=".Length..].Trim();
     }
 
     /// <summary><c>cluster.sh kill|stop|start silo|api K</c>, or <c>stop|start azurite</c>.</summary>

@@ -1,0 +1,67 @@
+using System.Security.Cryptography.X509Certificates;
+using Orleans.Connections.Security;
+
+namespace Glance.Grains.Hosting;
+
+/// <summary>
+/// Mutual TLS inside the azure profile's cluster, bound from <c>Glance:Azure:Tls</c>: every
+/// silo-to-silo and client-to-gateway connection is encrypted, and both ends must present a
+/// certificate issued by the cluster's own CA. With no <see cref="CertificateFile"/>, connections
+/// are plain (then keep silo and gateway ports on a private network).
+/// </summary>
+public sealed class ClusterTlsOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "Glance:Azure:Tls";
+
+    /// <summary>This node's certificate (PEM); setting it turns TLS on.</summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>Its private key (PEM).</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>The cluster's CA certificate (PEM): the only issuer a remote certificate may chain to.</summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>True when TLS is configured.</summary>
+    public bool Enabled => !string.IsNullOrWhiteSpace(CertificateFile);
+
+    /// <summary>Why the options cannot be used, or null when they can.</summary>
+    public string? Problem() =>
+        !Enabled ? null
+        : string.IsNullOrWhiteSpace(KeyFile) || string.IsNullOrWhiteSpace(CaFile) ? $"{Section}:KeyFile and {Section}:CaFile are required with {Section}:CertificateFile."
+        : new[] { CertificateFile!, KeyFile!, CaFile! }.FirstOrDefault(f => !File.Exists(f)) is { } missing ? $"{Section}: file '{missing}' does not exist."
+        : null;
+
+    /// <summary>The options in <paramref name="configuration"/>, checked.</summary>
+    public static ClusterTlsOptions From(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        var options = Microsoft.Extensions.Configuration.ConfigurationBinder.Get<ClusterTlsOptions>(configuration.GetSection(Section)) ?? new ClusterTlsOptions();
+        return options.Problem() is { } problem ? throw new InvalidOperationException(problem) : options;
+    }
+
+    /// <summary>This node's certificate with its key.</summary>
+    public X509Certificate2 LoadCertificate()
+    {
+        using var pem = X509Certificate2.CreateFromPemFile(CertificateFile!, KeyFile!);
+        // An ephemeral PEM key cannot serve TLS on every platform: round-trip through PKCS#12.
+        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+    }
+
+    /// <summary>Requires a remote certificate and accepts it only when it chains to the cluster's CA.</summary>
+    public void Configure(TlsOptions tls)
+    {
+        var ca = X509CertificateLoader.LoadCertificateFromFile(CaFile!);
+        tls.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
+        tls.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
+        tls.RemoteCertificateValidation = (certificate, _, _) =>
+        {
+            // Silos are reached by address, not name: trust comes from the issuer alone.
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return chain.Build(certificate);
+        };
+    }
+}
