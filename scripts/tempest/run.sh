@@ -238,7 +238,8 @@ timeout -k 30 "${TEMPEST_TIMEOUT:-1800}" nice -n 10 tempest run --regex "$REGEX"
 rc=$?
 log "tempest run exited $rc after $(($(date +%s) - run_started)) s"
 stestr last --subunit >"$RES/results.subunit" 2>/dev/null
-[[ -s "$WS/logs/tempest.log" ]] && cp "$WS/logs/tempest.log" "$RES/tempest.log"
+# (tempest 33 writes it into the workspace itself, whatever log_dir says)
+for f in "$WS/logs/tempest.log" "$WS/tempest.log"; do [[ -s "$f" ]] && cp "$f" "$RES/tempest.log"; done
 cd "$REPO" || true
 not_run=""
 if [[ $rc -eq 124 || $rc -eq 137 ]]; then
