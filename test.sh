@@ -9,7 +9,9 @@
 #  3. starts the real service and drives it with the unmodified glance CLI;
 #  4. starts a real Keystone (scripts/keystone.sh, Debian's keystone package, installed in step 1)
 #     and the service validating tokens against it, and drives it with the openstack CLI,
-#     glanceclient and openstacksdk as three users (scripts/keystone-e2e.sh).
+#     glanceclient and openstacksdk as three users (scripts/keystone-e2e.sh);
+#  5. runs Tempest's image tests (tempest.api.image, Debian's tempest) against the service behind
+#     that Keystone: every test the real Glance 25.1 passes must pass (scripts/tempest/run.sh).
 # The last line is "N passed, M failed" over all of it; the exit code is non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -77,6 +79,11 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 GLANCE_URL="http://127.0.0.1:$port" GLANCE_START=1 bash scripts/keystone-e2e.sh | tee "$results/keystone-e2e.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
+echo "== Tempest image tests through Keystone"
+# Results (subunit, tempest.log with every request and answer) in TestResults/tempest/.
+bash scripts/tempest/run.sh | tee "$results/tempest-run.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
 python3 - "$results" <<'PY'
 import glob, re, sys, xml.etree.ElementTree as ET
 root = sys.argv[1]
@@ -96,6 +103,11 @@ if keystone_e2e:
     passed += int(keystone_e2e[-1][0]); failed += int(keystone_e2e[-1][1])
 else:
     failed += 1  # the Keystone client run did not report: a failure
+tempest = re.findall(r"^(\d+) passed, (\d+) failed$", open(f"{root}/tempest-run.log").read(), re.M)
+if tempest:
+    passed += int(tempest[-1][0]); failed += int(tempest[-1][1])
+else:
+    failed += 1  # the Tempest run did not report: a failure
 if trx_files == 0:
     failed += 1  # no xunit results at all is a failure, not a pass
 print(f"{passed} passed, {failed} failed")
