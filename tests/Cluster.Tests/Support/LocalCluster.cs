@@ -2,6 +2,10 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
+// One cluster at a time: the fault tests time failure windows, and parallel clusters on a small
+// machine would stretch them.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
 namespace Glance.Cluster.Tests.Support;
 
 /// <summary>
@@ -38,9 +42,10 @@ public sealed class LocalCluster : IAsyncDisposable
     public static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
 
     /// <summary><c>cluster.sh up --silos N --api M</c>.</summary>
-    public async Task UpAsync(int silos, int apis, bool tls = false)
+    public async Task UpAsync(int silos, int apis, bool tls = false, bool netns = false)
     {
-        var output = await RunAsync(TimeSpan.FromMinutes(3), ["up", "--silos", $"{silos}", "--api", $"{apis}", .. (tls ? new[] { "--tls" } : [])]);
+        var output = await RunAsync(TimeSpan.FromMinutes(3),
+            ["up", "--silos", $"{silos}", "--api", $"{apis}", .. (tls ? new[] { "--tls" } : []), .. (netns ? new[] { "--netns" } : [])]);
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = line.Split(' ');
