@@ -1,4 +1,5 @@
 using Glance.Api.Errors;
+using Glance.Api.Health;
 using Glance.Api.Identity;
 using Glance.Api.ImageData;
 using Glance.Api.Images;
@@ -66,6 +67,7 @@ public static class GlanceApiExtensions
     public static WebApplication MapGlanceApi(this WebApplication app)
     {
         app.MapVersionsApi();
+        app.MapHealthApi();
         app.MapImagesApi();
         app.MapMembersApi();
         app.MapImageDataApi();

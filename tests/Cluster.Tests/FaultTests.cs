@@ -146,6 +146,14 @@ public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output)
                 var upload = await _nodes[1].UploadAsync(existing!.Value, RandomNumberGeneratorBytes(4096));
                 answers.Add(("upload", upload, "", took.Elapsed));
             }
+            // A load balancer asking /readyz now hears which part is missing.
+            var (readyStatus, readyBody) = await _nodes[0].GetTextAsync("/readyz");
+            output.WriteLine($"readyz during the outage: {(int)readyStatus} {readyBody}");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, readyStatus);
+            var checks = JsonNode.Parse(readyBody)!["checks"]!;
+            Assert.Equal("failed", checks["image-data"]!["status"]!.GetValue<string>());
+            Assert.Equal("failed", checks["grain-storage"]!["status"]!.GetValue<string>());
+            Assert.Equal("ok", checks["cluster"]!["status"]!.GetValue<string>()); // the silos are there; their storage is not
         }
         finally
         {
@@ -169,6 +177,7 @@ public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output)
         // Afterwards: the service works again, and every create either happened whole (readable and
         // listed) or not at all; the image the uploads aimed at is queued or active with its bytes.
         await EventuallyAsync(async () => (await _nodes[0].CreateAsync("after-the-outage")).Status == HttpStatusCode.Created, TimeSpan.FromSeconds(30), "creates work again");
+        await EventuallyAsync(async () => (await _nodes[1].GetTextAsync("/readyz")).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "ready again");
         var listed = await _nodes[1].ListAllAsync();
         foreach (var (id, createStatus) in attempted.Where(a => a.Id is not null))
         {

@@ -177,7 +177,7 @@ public static class Expect
     {
         [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found",
         [405] = "Method Not Allowed", [409] = "Conflict", [412] = "Precondition Failed", [413] = "Request Entity Too Large",
-        [415] = "Unsupported Media Type", [431] = "Request Header Fields Too Large",
+        [415] = "Unsupported Media Type", [431] = "Request Header Fields Too Large", [503] = "Service Unavailable",
     };
 
     /// <summary>Asserts the status code.</summary>

@@ -71,6 +71,13 @@ public sealed class ImagesHttp(Uri baseAddress) : IDisposable
         return (response.StatusCode, response.StatusCode == HttpStatusCode.OK ? JsonNode.Parse(body) : null, body);
     }
 
+    /// <summary>GET <paramref name="path"/>: status and body.</summary>
+    public async Task<(HttpStatusCode Status, string Body)> GetTextAsync(string path)
+    {
+        using var response = await _http.GetAsync(path);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>One page of GET /v2/images (status and body).</summary>
     public async Task<(HttpStatusCode Status, string Body)> ListPageAsync(string query = "limit=20")
     {
