@@ -511,6 +511,37 @@ glance_run task-show "$IMPORT_TASK"
 check "task-show of the glance-direct import's task (api_image_import, success)" all succeeded \
     'field_is type api_image_import' 'field_is status success' 'field_is image_id "$IMPORT_ID"'
 
+# --- metadata definitions: glance md-* (issue 9, item 3) -------------------------------------
+NS="E2E::Namespace::$(date +%s%N)"
+glance_run md-namespace-create "$NS" --visibility public --display-name "E2E namespace"
+check "md-namespace-create" all succeeded 'field_is namespace "$NS"' 'field_is visibility public'
+glance_run md-namespace-list
+check "md-namespace-list lists it and the seeded namespaces" all succeeded 'has "$NS"' 'has "OS::Compute::"'
+glance_run md-property-create --name e2e_speed --title Speed --schema '{"type": "integer", "minimum": 1}' "$NS"
+check "md-property-create" all succeeded 'has e2e_speed'
+glance_run md-property-list "$NS"
+check "md-property-list" all succeeded 'has e2e_speed'
+glance_run md-object-create --name box --schema '{"properties": {"size": {"type": "string", "title": "Size"}}}' "$NS"
+check "md-object-create" all succeeded 'has box'
+glance_run md-object-list "$NS"
+check "md-object-list" all succeeded 'has box'
+glance_run md-tag-create --name e2e-tag "$NS"
+check "md-tag-create" all succeeded 'has e2e-tag'
+glance_run md-tag-list "$NS"
+check "md-tag-list" all succeeded 'has e2e-tag'
+glance_run md-resource-type-associate --name OS::Nova::Flavor "$NS"
+check "md-resource-type-associate" all succeeded 'has "OS::Nova::Flavor"'
+glance_run md-namespace-resource-type-list "$NS"
+check "md-namespace-resource-type-list" all succeeded 'has "OS::Nova::Flavor"'
+glance_run md-resource-type-list
+check "md-resource-type-list lists OS::Glance::Image" all succeeded 'has "OS::Glance::Image"'
+glance_run md-namespace-show "$NS"
+check "md-namespace-show" all succeeded 'field_is namespace "$NS"' 'has e2e_speed'
+glance_run md-namespace-delete "$NS"
+check "md-namespace-delete" all succeeded
+glance_run md-namespace-show "$NS"
+check "md-namespace-show after delete fails (404)" failed_with 404
+
 # --- the openstack CLI and openstacksdk ---------------------------------------------------
 # The unmodified openstack CLI (Debian's python3-openstackclient 6.0, which drives openstacksdk
 # 0.101) against the same service, without Keystone: auth type "none" with the endpoint given,
