@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Text.Json;
-using Glance.Grains.Health;
-using Glance.Grains.Storage;
 
 namespace Glance.Api.Health;
 
@@ -14,9 +11,6 @@ namespace Glance.Api.Health;
 /// </summary>
 public static class HealthApi
 {
-    private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
-    private static readonly string ProbeKey = $"{Environment.MachineName}-{Environment.ProcessId}";
-
     /// <summary>Maps <c>/healthz</c> and <c>/readyz</c>.</summary>
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
@@ -27,25 +21,9 @@ public static class HealthApi
         return app;
     }
 
-    private static async Task ReadyAsync(HttpContext context, IGrainFactory grains, IImageDataStore store)
+    private static async Task ReadyAsync(HttpContext context, ReadinessChecks readiness)
     {
-        var probe = grains.GetGrain<IReadinessProbeGrain>(ProbeKey);
-        var data = CheckAsync(async () =>
-        {
-            var key = $"readyz-{Guid.NewGuid():N}";
-            using var bytes = new MemoryStream([0x72, 0x65, 0x61, 0x64, 0x79]);
-            await store.WriteAsync(key, bytes, context.RequestAborted);
-            await store.DeleteAsync(key, context.RequestAborted);
-        });
-        var cluster = await CheckAsync(grains.GetGrain<IClusterPingGrain>(0).PingAsync);
-        // Storage is only meaningful once a grain answers (the probe's activation reads its state).
-        var storage = cluster.Ok ? await CheckAsync(probe.WriteAsync) : new Outcome(false, "not checked: the cluster does not answer", 0);
-        var checks = new Dictionary<string, Outcome>
-        {
-            ["cluster"] = cluster,
-            ["grain-storage"] = storage,
-            ["image-data"] = await data,
-        };
+        var checks = await readiness.RunAsync();
         var ready = checks.Values.All(c => c.Ok);
         var response = context.Response;
         response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
@@ -80,22 +58,5 @@ public static class HealthApi
         }
         writer.WriteEndObject();
         writer.WriteEndObject();
-    }
-
-    private sealed record Outcome(bool Ok, string? Error, long Milliseconds);
-
-    private static async Task<Outcome> CheckAsync(Func<Task> check)
-    {
-        var clock = Stopwatch.StartNew();
-        try
-        {
-            await check().WaitAsync(CheckTimeout);
-            return new Outcome(true, null, clock.ElapsedMilliseconds);
-        }
-        catch (Exception e)
-        {
-            // The kind of failure only: messages can carry connection strings or paths.
-            return new Outcome(false, e is TimeoutException ? $"no answer within {CheckTimeout.TotalSeconds:0} s" : e.GetType().Name, clock.ElapsedMilliseconds);
-        }
     }
 }

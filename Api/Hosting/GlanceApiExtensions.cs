@@ -24,6 +24,7 @@ public static class GlanceApiExtensions
         builder.Services.AddGlanceImageData(builder.Configuration);
         builder.Services.AddGlanceImportOptions(builder.Configuration);
         builder.Services.AddSingleton<ImageUploads>();
+        builder.Services.AddSingleton<ReadinessChecks>();
         builder.AddKeystoneIdentity();
         // Ctrl+C and SIGTERM end the process within a bound, whatever the clients do (BoundedShutdown).
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = BoundedShutdown.ShutdownTimeout);

@@ -42,6 +42,7 @@ public sealed class HealthTests
         // The store's directory becomes a file: every write fails (even as root).
         Directory.Delete(images!, recursive: true);
         await File.WriteAllTextAsync(images!, "not a directory");
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // past the second for which a run is reused
 
         var notReady = Expect.Error(await server.Client.SendAsync(HttpMethod.Get, "/readyz", null), 503);
         Assert.Equal("not ready", Expect.Str(notReady.Json, "status"));
