@@ -94,7 +94,7 @@ public static class ImageDataApi
         {
             return;
         }
-        await using var bytes = await store.OpenReadAsync(data.DataKey, offset, length, context.RequestAborted);
+        await using var bytes = await Extensions.ImageCache.ImageCacheDownloads.OpenReadAsync(context, id, data, offset, length, store);
         // Read straight into the response pipe's buffers: no intermediate copy.
         // Flushing every 256 KiB (one pool block) rather than every read keeps sends large;
         // the socket write buffer (4 MiB) lets the reads run ahead of them.

@@ -23,6 +23,13 @@ public static class VersionsApi
         ("v2.3", "SUPPORTED"), ("v2.2", "SUPPORTED"), ("v2.1", "SUPPORTED"), ("v2.0", "SUPPORTED"),
     ];
 
+    /// <summary>
+    /// With the image-cache extension on, Glance's list with <c>image_cache_dir</c> set: 2.18 is
+    /// current, and 2.14 to 2.18 carry the cache API (glanceclient's <c>cache-*</c> need 2.14).
+    /// </summary>
+    private static readonly (string Id, string Status)[] CachedVersions =
+        [("v2.18", "CURRENT"), ("v2.17", "SUPPORTED"), .. Versions.Select(v => v.Status == "CURRENT" ? (v.Id, "SUPPORTED") : v)];
+
     /// <summary>Maps the discovery endpoints.</summary>
     public static IEndpointRouteBuilder MapVersionsApi(this IEndpointRouteBuilder app)
     {
@@ -56,7 +63,8 @@ public static class VersionsApi
     private static async Task WriteAsync(HttpContext context, int status)
     {
         var self = $"{context.Request.Scheme}://{context.Request.Host}/v2/";
-        var body = new { versions = Versions.Select(v => new { id = v.Id, status = v.Status, links = new[] { new { rel = "self", href = self } } }) };
+        var versions = context.RequestServices.GetService<Grains.Extensions.ImageCache.ImageCache>() is null ? Versions : CachedVersions;
+        var body = new { versions = versions.Select(v => new { id = v.Id, status = v.Status, links = new[] { new { rel = "self", href = self } } }) };
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(JsonSerializer.Serialize(body));

@@ -1,5 +1,6 @@
 using Glance.Grains.Extensions.AuditEvents;
 using Glance.Grains.Extensions.FormatInspection;
+using Glance.Grains.Extensions.ImageCache;
 using Glance.Grains.Extensions.PropertyProtections;
 using Glance.Grains.Extensions.Quotas;
 using Glance.Grains.Hosting;
@@ -24,6 +25,7 @@ public static class GlanceExtensions
         new AuditEventsExtension(),
         new FormatInspectionExtension(),
         new QuotasExtension(),
+        new ImageCacheExtension(),
     ];
 
     /// <summary>The settings of one extension.</summary>
