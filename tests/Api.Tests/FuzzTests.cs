@@ -68,6 +68,7 @@ public sealed class FuzzTests
         {
             ["Glance:Extensions:audit-events:Enabled"] = "true",
             ["Glance:Extensions:quotas:Limits:image_count_total"] = "1000000",
+            ["Glance:Extensions:image-cache:Enabled"] = "true",
         });
         var endpoint = new IPEndPoint(IPAddress.Loopback, server.Factory.BaseAddress.Port);
 
@@ -551,6 +552,13 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         new("GET", "/v2/extensions"),
         new("GET", "/v2/extensions/{alias}"),
         new("GET", "/v2/events"),
+        new("GET", "/v2/cache"),
+        new("DELETE", "/v2/cache"),
+        new("PUT", "/v2/cache/{id}"),
+        new("DELETE", "/v2/cache/{id}"),
+        new("POST", "/v2/cache/clean"),
+        new("POST", "/v2/cache/prune"),
+        new("GET", "/v2/cache/nodes/{id}"),
     ];
 
     private static readonly Route Unmapped = new("GET", "(unmapped)");

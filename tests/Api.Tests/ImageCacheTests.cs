@@ -131,6 +131,21 @@ public sealed class ImageCacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Another_nodes_delete_reaches_this_node_at_its_sweep()
+    {
+        var data = Bytes(MiB, seed: 26);
+        var id = await ActiveImageAsync(Client, data);
+        Assert.Equal(data, (await Client.DownloadAsync(id, Owner)).Bytes);
+        Assert.True(await EventuallyAsync(() => IsCachedAsync(Client, id)));
+        // What another node's delete tells the cluster (its own cache it purges itself).
+        await Server.Factory.Services.GetRequiredService<IGrainFactory>().GetGrain<IImageCacheNodesGrain>(Guid.Parse(id)).PurgeAsync();
+        Assert.True(await IsCachedAsync(Client, id));
+        await Cache.SweepAsync(CancellationToken.None);
+        Assert.False(await IsCachedAsync(Client, id));
+        Assert.False(File.Exists(Path.Combine(Cache.Directory, id)));
+    }
+
+    [Fact]
     public async Task Bytes_that_do_not_match_the_checksum_are_never_cached_or_served_whole()
     {
         var data = Bytes(2 * MiB, seed: 23);
@@ -198,6 +213,9 @@ public sealed class ImageCacheTests : IAsyncLifetime
         Expect.Status(await Client.DeleteAsync("/v2/cache", Persona.Admin), 204);
         Assert.Empty(await CachedAsync(Client));
         Assert.Equal(data, (await Client.DownloadAsync(id, Owner)).Bytes);
+
+        var listed = Expect.Status(await Client.GetAsync("/v2/extensions/image-cache", Owner), 200).Json.GetProperty("extension");
+        Assert.Equal("transparent", Expect.Str(listed, "kind"));
 
         // The versions document lists the versions that carry the cache API.
         var versions = Expect.Status(await Client.GetAsync("/versions", null), 200).Json.GetProperty("versions").EnumerateArray().ToList();

@@ -28,11 +28,11 @@ public sealed class ImageCacheApi : IExtensionApi
         var cache = routes.MapGroup("/v2/cache").WithTags("Image cache");
         cache.MapGet("", List).RejectsBody().WithName("ListImageCache").WithSummary("Cached and queued images of this node (admin)");
         cache.MapDelete("", Clear).WithName("ClearImageCache").WithSummary("Empty this node's cache and/or queue (204; x-image-cache-clear-target)");
-        cache.MapPut("{image_id}", QueueAsync).WithName("QueueImageCache").WithSummary("Cache an active image on this node now (202)");
-        cache.MapDelete("{image_id}", DeleteAsync).WithName("DeleteImageCache").WithSummary("Drop an image from this node's cache and queue (204)");
+        cache.MapPut("{id}", QueueAsync).WithName("QueueImageCache").WithSummary("Cache an active image on this node now (202)");
+        cache.MapDelete("{id}", DeleteAsync).WithName("DeleteImageCache").WithSummary("Drop an image from this node's cache and queue (204)");
         cache.MapPost("clean", Clean).WithName("CleanImageCache").WithSummary("Remove invalid entries and stalled fills (200)");
         cache.MapPost("prune", Prune).WithName("PruneImageCache").WithSummary("Evict least recently used entries down to MaxSize (200)");
-        cache.MapGet("nodes/{image_id}", NodesAsync).RejectsBody().WithName("ListImageCacheNodes").WithSummary("The API nodes that hold the image (admin)");
+        cache.MapGet("nodes/{id}", NodesAsync).RejectsBody().WithName("ListImageCacheNodes").WithSummary("The API nodes that hold the image (admin)");
     }
 
     private static Task List(HttpContext context, Cache cache)
@@ -79,33 +79,33 @@ public sealed class ImageCacheApi : IExtensionApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> QueueAsync(HttpContext context, string image_id, IGrainFactory grains, Cache cache)
+    private static async Task<IResult> QueueAsync(HttpContext context, string id, IGrainFactory grains, Cache cache)
     {
         // As Glance: the image must be visible (404), then the caller an admin (403), then the image active (400).
         var caller = context.Caller();
-        var image = await grains.Image(image_id).GetAsync(caller);
+        var image = await grains.Image(id).GetAsync(caller);
         ImageCachePolicy.EnsureManager(caller);
         if (image.Status != ImageStatus.Active)
         {
             throw GlanceException.BadRequest("Only images with status active can be targeted for queueing");
         }
-        if (await grains.Image(image_id).OpenDataAsync(caller) is { } data)
+        if (await grains.Image(id).OpenDataAsync(caller) is { } data)
         {
-            cache.Queue(Guid.Parse(image_id), data);
+            cache.Queue(Guid.Parse(id), data);
         }
         return TypedResults.Accepted((string?)null);
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext context, string image_id, IGrainFactory grains, Cache cache)
+    private static async Task<IResult> DeleteAsync(HttpContext context, string id, IGrainFactory grains, Cache cache)
     {
         var caller = context.Caller();
         // A deleted image's entry may still be removed; an id neither an image nor held is 404.
-        if (!Guid.TryParse(image_id, out var id) || !cache.Holds(id))
+        if (!Guid.TryParse(id, out var image) || !cache.Holds(image))
         {
-            await grains.Image(image_id).GetAsync(caller);
+            await grains.Image(id).GetAsync(caller);
         }
         ImageCachePolicy.EnsureManager(caller);
-        cache.Remove(id);
+        cache.Remove(image);
         return TypedResults.NoContent();
     }
 
@@ -123,12 +123,12 @@ public sealed class ImageCacheApi : IExtensionApi
         return TypedResults.Json(new { total_files_pruned = files, total_bytes_pruned = bytes });
     }
 
-    private static async Task NodesAsync(HttpContext context, string image_id, IGrainFactory grains)
+    private static async Task NodesAsync(HttpContext context, string id, IGrainFactory grains)
     {
         var caller = context.Caller();
         ImageCachePolicy.EnsureManager(caller);
-        await grains.Image(image_id).GetAsync(caller);
-        var holders = await grains.GetGrain<IImageCacheNodesGrain>(Guid.Parse(image_id)).GetAsync();
+        await grains.Image(id).GetAsync(caller);
+        var holders = await grains.GetGrain<IImageCacheNodesGrain>(Guid.Parse(id)).GetAsync();
         await ImageJson.WriteBodyAsync(context, StatusCodes.Status200OK, w =>
         {
             w.WriteStartArray();
