@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Single-stream download throughput with the image-cache extension off and on (file store,
+# embedded profile), and the wall time of 16 concurrent first downloads of another image (that
+# they read the store once is asserted by tests/Api.Tests/ImageCacheTests).
+#
+#   bench/image-cache.sh [SIZE_MIB=256] [RUNS=3]
+#
+# Starts the service from this repository twice on 127.0.0.1:${BENCH_PORT:-9871} with temporary
+# data directories; prints MiB/s of the first (cold) and the best of RUNS warm downloads.
+set -euo pipefail
+SIZE_MIB="${1:-256}"
+RUNS="${2:-3}"
+PORT="${BENCH_PORT:-9871}"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TMP="$(mktemp -d)"
+PID=""
+cleanup() { [[ -n "$PID" ]] && kill -TERM -- "-$PID" 2>/dev/null || true; rm -rf "$TMP"; }
+trap cleanup EXIT
+URL="http://127.0.0.1:$PORT"
+head -c $((SIZE_MIB << 20)) /dev/urandom >"$TMP/image.bin"
+dotnet build "$REPO/Api" -c Release -nologo -v q >/dev/null
+
+speed() { curl -s -o /dev/null -w '%{speed_download}' "$URL/v2/images/$1/file" | awk '{ printf "%.0f", $1 / 1048576 }'; }
+
+for mode in false true; do
+    mkdir -p "$TMP/data-$mode"
+    (cd "$REPO" && exec setsid dotnet run --no-build --project Api -c Release -- --urls "$URL" \
+        --Glance:DataDirectory="$TMP/data-$mode" --Glance:SiloPort=$((PORT + 100)) --Glance:GatewayPort=0 \
+        --Glance:Extensions:image-cache:Enabled=$mode --Logging:LogLevel:Default=Warning) >"$TMP/server-$mode.log" 2>&1 &
+    PID=$!
+    for _ in $(seq 240); do curl -sf -o /dev/null "$URL/versions" && break; sleep 0.5; done
+    id="$(curl -s -X POST -H 'Content-Type: application/json' -d '{"disk_format":"raw","container_format":"bare"}' "$URL/v2/images" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+    curl -s -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$TMP/image.bin" "$URL/v2/images/$id/file"
+    cold="$(speed "$id")"
+    best=0
+    for _ in $(seq "$RUNS"); do s="$(speed "$id")"; (( s > best )) && best=$s; done
+    # 16 concurrent first downloads of a second image.
+    id2="$(curl -s -X POST -H 'Content-Type: application/json' -d '{"disk_format":"raw","container_format":"bare"}' "$URL/v2/images" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+    curl -s -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$TMP/image.bin" "$URL/v2/images/$id2/file"
+    start=$(date +%s.%N)
+    pids=()
+    for _ in $(seq 16); do curl -s -o /dev/null "$URL/v2/images/$id2/file" & pids+=($!); done
+    wait "${pids[@]}"
+    end=$(date +%s.%N)
+    cached="$(curl -s "$URL/v2/cache" 2>/dev/null | python3 -c 'import json,sys
+try: print(len(json.load(sys.stdin)["cached_images"]))
+except Exception: print("n/a")')"
+    echo "cache=$mode size=${SIZE_MIB}MiB cold=${cold}MiB/s warm(best of $RUNS)=${best}MiB/s 16-concurrent-first=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')s cached_images=$cached"
+    kill -TERM -- "-$PID" 2>/dev/null || true
+    wait "$PID" 2>/dev/null || true
+    PID=""
+done
