@@ -4,6 +4,8 @@
 # they read the store once is asserted by tests/Api.Tests/ImageCacheTests).
 #
 #   bench/image-cache.sh [SIZE_MIB=256] [RUNS=3]
+#   BENCH_STORE=azure: the Azure Blob store on an in-memory Azurite (AZURITE, default the
+#   repository's node_modules/.bin/azurite-blob, from `npm ci`) instead of the file store.
 #
 # Starts the service from this repository twice on 127.0.0.1:${BENCH_PORT:-9871} with temporary
 # data directories; prints MiB/s of the first (cold) and the best of RUNS warm downloads.
@@ -14,9 +16,24 @@ PORT="${BENCH_PORT:-9871}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TMP="$(mktemp -d)"
 PID=""
-cleanup() { [[ -n "$PID" ]] && kill -TERM -- "-$PID" 2>/dev/null || true; rm -rf "$TMP"; }
+cleanup() {
+    [[ -n "$PID" ]] && kill -TERM -- "-$PID" 2>/dev/null || true
+    [[ -n "${AZ_PID:-}" ]] && kill -INT -- "-$AZ_PID" 2>/dev/null || true
+    rm -rf "$TMP"
+}
 trap cleanup EXIT
 URL="http://127.0.0.1:$PORT"
+STORE_ARGS=()
+AZ_PID=""
+if [[ "${BENCH_STORE:-file}" == "azure" ]]; then
+    blob_port=$((PORT + 200))
+    (exec setsid "${AZURITE:-$REPO/node_modules/.bin/azurite-blob}" --inMemoryPersistence --blobHost 127.0.0.1 --blobPort "$blob_port" --silent --skipApiVersionCheck) >"$TMP/azurite.log" 2>&1 &
+    AZ_PID=$!
+    for _ in $(seq 60); do curl -s -o /dev/null "http://127.0.0.1:$blob_port" && break; sleep 0.5; done
+    key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+    STORE_ARGS=(--Glance:ImageData:Store=azure
+        "--Glance:ImageData:AzureConnectionString=DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;")
+fi
 head -c $((SIZE_MIB << 20)) /dev/urandom >"$TMP/image.bin"
 dotnet build "$REPO/Api" -c Release -nologo -v q >/dev/null
 
@@ -26,7 +43,7 @@ for mode in false true; do
     mkdir -p "$TMP/data-$mode"
     (cd "$REPO" && exec setsid dotnet run --no-build --project Api -c Release -- --urls "$URL" \
         --Glance:DataDirectory="$TMP/data-$mode" --Glance:SiloPort=$((PORT + 100)) --Glance:GatewayPort=0 \
-        --Glance:Extensions:image-cache:Enabled=$mode --Logging:LogLevel:Default=Warning) >"$TMP/server-$mode.log" 2>&1 &
+        --Glance:Extensions:image-cache:Enabled=$mode --Logging:LogLevel:Default=Warning "${STORE_ARGS[@]}") >"$TMP/server-$mode.log" 2>&1 &
     PID=$!
     for _ in $(seq 240); do curl -sf -o /dev/null "$URL/versions" && break; sleep 0.5; done
     id="$(curl -s -X POST -H 'Content-Type: application/json' -d '{"disk_format":"raw","container_format":"bare"}' "$URL/v2/images" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
@@ -45,7 +62,7 @@ for mode in false true; do
     cached="$(curl -s "$URL/v2/cache" 2>/dev/null | python3 -c 'import json,sys
 try: print(len(json.load(sys.stdin)["cached_images"]))
 except Exception: print("n/a")')"
-    echo "cache=$mode size=${SIZE_MIB}MiB cold=${cold}MiB/s warm(best of $RUNS)=${best}MiB/s 16-concurrent-first=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')s cached_images=$cached"
+    echo "store=${BENCH_STORE:-file} cache=$mode size=${SIZE_MIB}MiB cold=${cold}MiB/s warm(best of $RUNS)=${best}MiB/s 16-concurrent-first=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')s cached_images=$cached"
     kill -TERM -- "-$PID" 2>/dev/null || true
     wait "$PID" 2>/dev/null || true
     PID=""

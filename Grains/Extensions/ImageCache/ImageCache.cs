@@ -87,7 +87,7 @@ public sealed class ImageCache : IDisposable
             {
                 return Task.FromResult(cached);
             }
-            if (_fills.TryGetValue(image, out var fill) && fill.Data == data)
+            if (_fills.TryGetValue(image, out var fill) && fill.Data.DataKey == data.DataKey && fill.Data.Checksum == data.Checksum)
             {
                 return Task.FromResult(fill.OpenReader(offset, length));
             }
@@ -272,7 +272,7 @@ public sealed class ImageCache : IDisposable
                 WriteRecord(entry);
             }
         }
-        _stopping.Dispose();
+        // Not disposed: fills still running see the cancellation and end on their own.
     }
 
     private async Task<Stream> ReadStoreAsync(ImageData data, long offset, long length, CancellationToken cancellationToken)

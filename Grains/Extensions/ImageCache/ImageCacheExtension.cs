@@ -31,6 +31,9 @@ public sealed class ImageCacheExtension : GlanceExtension
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ImageCache>(sp, settings.Host));
     }
 
-    public override void AddSiloParts(ISiloBuilder silo, ExtensionSettings settings) =>
+    public override void AddSiloParts(ISiloBuilder silo, ExtensionSettings settings)
+    {
+        silo.AddIncomingGrainCallFilter<ImageCachePurgeFilter>();
         silo.AddOutgoingGrainCallFilter<ImageCacheFilter>();
+    }
 }
