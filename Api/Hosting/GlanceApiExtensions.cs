@@ -8,6 +8,7 @@ using Glance.Api.Metadefs;
 using Glance.Api.Properties;
 using Glance.Api.Schemas;
 using Glance.Api.Tasks;
+using Glance.Api.Telemetry;
 using Glance.Api.Versions;
 using Glance.Grains.Hosting;
 
@@ -26,6 +27,7 @@ public static class GlanceApiExtensions
         builder.Services.AddSingleton<ImageUploads>();
         builder.Services.AddSingleton<ReadinessChecks>();
         builder.AddKeystoneIdentity();
+        builder.AddGlanceTelemetry();
         // Ctrl+C and SIGTERM end the process within a bound, whatever the clients do (BoundedShutdown).
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = BoundedShutdown.ShutdownTimeout);
         builder.Services.AddHostedService<BoundedShutdown>();
@@ -50,6 +52,8 @@ public static class GlanceApiExtensions
     /// <summary>The middleware pipeline: errors, request id, version negotiation, identity.</summary>
     public static WebApplication UseGlanceApi(this WebApplication app)
     {
+        // The log scope of the request around everything, even the error middleware's lines.
+        app.UseGlanceTelemetry();
         // Errors first, so that even a refused request id gets a JSON answer.
         app.UseMiddleware<ErrorMiddleware>();
         app.UseMiddleware<RequestIdMiddleware>();
@@ -78,6 +82,7 @@ public static class GlanceApiExtensions
         app.MapPropertyDefinitionsApi();
         app.MapImagePropertiesApi();
         app.MapMetadefsApi();
+        app.MapGlanceTelemetry();
         // oslo.middleware's healthcheck, which Glance's pipeline answers first: what load balancers probe.
         app.MapMethods("/healthcheck", [HttpMethods.Get, HttpMethods.Head], () => TypedResults.Text("OK"))
             .RejectsBody().WithTags("Info").WithName("Healthcheck").WithSummary("200 OK while the process serves requests");

@@ -53,6 +53,9 @@ public sealed class CatalogShardGrain(ICatalogStore store, Properties.PropertyPr
     Task<long> ICatalogShardGrain.UsageAsync(string owner) =>
         Task.FromResult(_entries.Values.Where(e => e.Image.Owner == owner).Sum(e => e.Image.Size ?? 0));
 
+    Task<ImmutableDictionary<ImageStatus, long>> ICatalogShardGrain.CountByStatusAsync() =>
+        Task.FromResult(_entries.Values.CountBy(e => e.Image.Status).ToImmutableDictionary(c => c.Key, c => (long)c.Value));
+
     Task<ImmutableArray<ImageRecord>> ICatalogShardGrain.QueryAsync(Caller caller, ImageQuery query, ImageRecord? after)
     {
         var ordering = new ImageOrdering(query.Sort);

@@ -24,6 +24,10 @@ public interface ICatalogShardGrain : IGrainWithIntegerKey
     [ReadOnly, Alias("usage")]
     Task<long> UsageAsync(string owner);
 
+    /// <summary>How many images this shard lists in each status (the images gauge of <c>/metrics</c>).</summary>
+    [ReadOnly, Alias("count-by-status")]
+    Task<ImmutableDictionary<ImageStatus, long>> CountByStatusAsync();
+
     /// <summary>
     /// Up to <c>query.Limit</c> entries the caller may list, in query order, strictly after
     /// <paramref name="after"/> (the marker image) when given.
