@@ -5,7 +5,7 @@ namespace Glance.Api.Telemetry;
 
 /// <summary>
 /// What every log line and span of a request says about it: the request id and, once identity has
-/// run, the project and user. One log scope per request, opened first (before the error
+/// run, the project and user (keys OpenStackRequestId, Project, User: ASP.NET Core's own scope already has a RequestId, its connection-based trace identifier). One log scope per request, opened first (before the error
 /// middleware, so its lines carry the scope too) and filled in as the request id and the caller are
 /// known. Never a token: identity hands over the caller it established, nothing it was sent.
 /// </summary>
@@ -58,7 +58,7 @@ public sealed class RequestTelemetry : IReadOnlyList<KeyValuePair<string, object
 
     private IEnumerable<KeyValuePair<string, object?>> Pairs()
     {
-        yield return new("RequestId", RequestId);
+        yield return new("OpenStackRequestId", RequestId);
         if (Project is not null)
         {
             yield return new("Project", Project);
