@@ -2,10 +2,9 @@ using System.Net;
 using Glance.Api.Identity;
 using Glance.Grains.Telemetry;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
-using OpenTelemetry;
 using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Orleans.Dashboard;
 
@@ -13,16 +12,12 @@ namespace Glance.Api.Telemetry;
 
 /// <summary>
 /// Metrics, traces and logs of the API node, and the cluster dashboard. Metrics: ASP.NET Core's,
-/// Orleans' (<c>Microsoft.Orleans</c>) and the service's own (<see cref="GlanceMetrics"/>) at
-/// <c>/metrics</c> for Prometheus. Traces and logs go to an OpenTelemetry collector when
-/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (spans are only made then: they cost on every request
-/// and grain call). Every request's log lines carry its request id, project and user (<see cref="RequestTelemetry"/>).
+/// Orleans' and the service's own (<see cref="TelemetryHosting.AddGlanceOpenTelemetry"/>) at
+/// <c>/metrics</c> for Prometheus; HTTP spans added to the grain calls' when traces are exported.
+/// Every request's log lines carry its request id, project and user (<see cref="RequestTelemetry"/>).
 /// </summary>
 public static class TelemetryApiExtensions
 {
-    /// <summary>The resource name spans and metrics are reported under.</summary>
-    public const string ServiceName = "glance-orleans";
-
     /// <summary>Registers the exporters and options.</summary>
     public static IHostApplicationBuilder AddGlanceTelemetry(this IHostApplicationBuilder builder)
     {
@@ -31,21 +26,12 @@ public static class TelemetryApiExtensions
             .Validate(o => o.Problem() is null, $"Invalid {ClusterDashboardOptions.Section} settings (see ClusterDashboardOptions.Problem)")
             .ValidateOnStart();
         builder.Services.AddSingleton<ImageStatusGauge>();
-        var telemetry = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(ServiceName))
-            .WithMetrics(metrics => metrics
+        builder.Services.AddGlanceOpenTelemetry(builder.Configuration,
+            metrics => metrics
                 .AddAspNetCoreInstrumentation()
-                .AddMeter("Microsoft.Orleans", GlanceMetrics.MeterName)
                 // Each scrape reads the instruments now: two scrapes a second apart differ.
-                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            telemetry
-                .WithTracing(tracing => tracing
-                    .AddAspNetCoreInstrumentation()
-                    .AddSource(GlanceMetrics.MeterName, Orleans.Diagnostics.ActivitySources.AllActivitySourceName))
-                .UseOtlpExporter();
-        }
+                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0),
+            tracing => tracing.AddAspNetCoreInstrumentation());
         return builder;
     }
 
@@ -70,6 +56,7 @@ public static class TelemetryApiExtensions
             var gauge = app.Services.GetRequiredService<ImageStatusGauge>();
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(MetricsOptions));
             var scrape = app.MapPrometheusScrapingEndpoint(MetricsOptions.Path)
+                .WithMetadata(new HttpMethodMetadata([HttpMethods.Get]))
                 .WithTags("Operations").WithName("Metrics")
                 .WithSummary("Metrics in Prometheus' text format (no identity unless Glance:Metrics:RequireAdmin)");
             scrape.Add(endpoint =>
