@@ -192,13 +192,17 @@ public sealed partial class ImageGrain : IImageTaskSource
             // A legacy import's task is not the image's in Glance (its image_id is unset): /v2/tasks shows it.
             .Where(t => t.Type == ImportMethods.TaskType)
             .Where(t => caller.IsAdmin || t.Owner is null || t.Owner == caller.ProjectId)
-            .Select(t => _running is { } running && running.TaskId == t.Id ? running.Progress.Apply(t.ToRecord(Id)) : t.ToRecord(Id))
+            .Select(WithProgress)
             .ToImmutableArray();
         return Task.FromResult(tasks);
     }
 
     Task<ImageTask?> IImageTaskSource.GetTaskAsync(Guid taskId) =>
-        Task.FromResult(state.State.Tasks.Find(t => t.Id == taskId)?.ToRecord(Id));
+        Task.FromResult(state.State.Tasks.Find(t => t.Id == taskId) is { } task ? WithProgress(task) : null);
+
+    /// <summary>The task's record, with its progress while it runs here.</summary>
+    private ImageTask WithProgress(TaskState task) =>
+        _running is { } running && running.TaskId == task.Id ? running.Progress.Apply(task.ToRecord(Id)) : task.ToRecord(Id);
 
     Task IImageTaskSource.SendTasksAsync()
     {

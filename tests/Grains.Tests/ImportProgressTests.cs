@@ -1,5 +1,6 @@
 using Glance.Grains.Identity;
 using Glance.Grains.Images;
+using Glance.Grains.Tasks;
 using static Glance.Grains.Tests.Support;
 
 namespace Glance.Grains.Tests;
@@ -39,6 +40,7 @@ public sealed class ImportProgressTests : IAsyncLifetime
 
         await cluster.Image(id).ImportAsync(owner, ImportRequest.WebDownload(_web.Url("/slow.raw")));
         var seen = new List<ImageTask>();
+        var fromTasksApi = new List<ImageTask>();
         var deadline = DateTime.UtcNow.AddSeconds(30);
         ImageTask task;
         while (true)
@@ -51,6 +53,12 @@ public sealed class ImportProgressTests : IAsyncLifetime
             if (task.Status == ImageTaskStatus.Processing)
             {
                 seen.Add(task);
+                // The tasks API's view of it asks the image for the same progress.
+                var shown = await cluster.Client.GetGrain<ITaskGrain>(task.Id).GetAsync(Caller.Admin("admin"));
+                if (shown.Status == ImageTaskStatus.Processing)
+                {
+                    fromTasksApi.Add(shown);
+                }
             }
             Assert.True(DateTime.UtcNow < deadline, "the import did not end");
             await Task.Delay(50);
@@ -72,5 +80,6 @@ public sealed class ImportProgressTests : IAsyncLifetime
         Assert.Equal(done.Order(), done);
         Assert.True(done.Distinct().Count() >= 3, $"progress seen: {string.Join(", ", done.Distinct())}");
         Assert.True(done[^1] >= 3L << 20, $"progress seen: {string.Join(", ", done.Distinct())}");
+        Assert.Contains(fromTasksApi, t => t.BytesDone > 0 && t.BytesTotal == data.Length && t.Message == $"Copied {t.BytesDone >> 20} MiB");
     }
 }
