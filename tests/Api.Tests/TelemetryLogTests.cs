@@ -37,8 +37,9 @@ public sealed class TelemetryLogTests(KeystoneFixture keystone)
         JsonElement? line = null;
         Assert.True(await ImageBytes.EventuallyAsync(() =>
         {
-            line = Lines(service.RecentLog).FirstOrDefault(l => l.GetRawText().Contains(requestId, StringComparison.Ordinal)
-                && l.GetProperty("Message").GetString()!.Contains("answered 404", StringComparison.Ordinal));
+            // Nullable, so that "none yet" is null rather than an undefined element.
+            line = Lines(service.RecentLog).Cast<JsonElement?>().FirstOrDefault(l => l!.Value.GetRawText().Contains(requestId, StringComparison.Ordinal)
+                && l.Value.GetProperty("Message").GetString()!.Contains("answered 404", StringComparison.Ordinal));
             return Task.FromResult(line is not null);
         }), $"no log line of the 404 with its request id:\n{service.RecentLog}");
         var scope = line!.Value.GetProperty("Scopes").EnumerateArray().Single(s => s.TryGetProperty("OpenStackRequestId", out _));
