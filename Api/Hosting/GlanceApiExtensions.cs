@@ -1,4 +1,5 @@
 using Glance.Api.Errors;
+using Glance.Api.Extensions;
 using Glance.Api.Health;
 using Glance.Api.Identity;
 using Glance.Api.ImageData;
@@ -26,6 +27,7 @@ public static class GlanceApiExtensions
         builder.Services.AddGlanceImportOptions(builder.Configuration);
         builder.Services.AddSingleton<ImageUploads>();
         builder.Services.AddSingleton<ReadinessChecks>();
+        builder.AddGlanceExtensionsApi();
         builder.AddKeystoneIdentity();
         builder.AddGlanceTelemetry();
         // Ctrl+C and SIGTERM end the process within a bound, whatever the clients do (BoundedShutdown).
@@ -83,12 +85,16 @@ public static class GlanceApiExtensions
         app.MapImagePropertiesApi();
         app.MapMetadefsApi();
         app.MapGlanceTelemetry();
+        app.MapExtensionsApi();
         // oslo.middleware's healthcheck, which Glance's pipeline answers first: what load balancers probe.
         app.MapMethods("/healthcheck", [HttpMethods.Get, HttpMethods.Head], () => TypedResults.Text("OK"))
             .RejectsBody().WithTags("Info").WithName("Healthcheck").WithSummary("200 OK while the process serves requests");
-        // Per-project usage needs unified limits; like a Glance without them, report none.
-        app.MapGet("/v2/info/usage", () => TypedResults.Json(new { usage = new { } }))
-            .RejectsBody().WithTags("Info").WithName("ShowUsage").WithSummary("Quota usage (empty: no unified limits)");
+        if (!ExtensionsApi.IsEnabled<Extensions.Quotas.QuotasApi>(app.Configuration))
+        {
+            // Per-project usage needs limits (the quotas extension); like a Glance without unified limits, report none.
+            app.MapGet("/v2/info/usage", () => TypedResults.Json(new { usage = new { } }))
+                .RejectsBody().WithTags("Info").WithName("ShowUsage").WithSummary("Quota usage (empty: no unified limits)");
+        }
         return app;
     }
 }
