@@ -359,7 +359,7 @@ check "image-upload to an active image fails (409)" failed_with 409
 if [[ -n "$SERVER_PID" ]]; then
     cached_soon() { for _ in $(seq 40); do glance_run cache-list; has "$UPLOAD_ID" && return 0; sleep 0.25; done; return 1; }
     cached_soon
-    check "cache-list shows the downloaded image as cached" all succeeded 'has "$UPLOAD_ID"' 'has "| cached "' 'has "| 1 "'
+    check "cache-list shows the downloaded image as cached" all succeeded 'has "$UPLOAD_ID | cached "'
     glance_run cache-delete "$UPLOAD_ID"
     check "cache-delete" all succeeded 'lacks Unable' 'lacks "not permitted"'
     glance_run cache-list
