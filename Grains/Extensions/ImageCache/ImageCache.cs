@@ -19,7 +19,8 @@ namespace Glance.Grains.Extensions.ImageCache;
 /// </summary>
 public sealed class ImageCache : IDisposable
 {
-    private const int Chunk = 256 << 10;
+    // Large writes: fewer wake-ups of the readers that follow the fill.
+    private const int Chunk = 1 << 20;
     private readonly Lock _gate = new();
     private readonly Dictionary<Guid, Entry> _entries = [];
     private readonly Dictionary<Guid, Fill> _fills = [];
