@@ -5,6 +5,8 @@ using Glance.Api.ImageData;
 using Glance.Api.Images;
 using Glance.Api.Members;
 using Glance.Api.Metadefs;
+using Glance.Api.OpenApi;
+using Glance.Api.Console;
 using Glance.Api.Properties;
 using Glance.Api.Schemas;
 using Glance.Api.Tasks;
@@ -26,6 +28,7 @@ public static class GlanceApiExtensions
         builder.Services.AddSingleton<ImageUploads>();
         builder.Services.AddSingleton<ReadinessChecks>();
         builder.AddKeystoneIdentity();
+        builder.Services.AddGlanceOpenApi();
         // Ctrl+C and SIGTERM end the process within a bound, whatever the clients do (BoundedShutdown).
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = BoundedShutdown.ShutdownTimeout);
         builder.Services.AddHostedService<BoundedShutdown>();
@@ -78,6 +81,8 @@ public static class GlanceApiExtensions
         app.MapPropertyDefinitionsApi();
         app.MapImagePropertiesApi();
         app.MapMetadefsApi();
+        app.MapGlanceOpenApi();
+        app.MapConsole();
         // oslo.middleware's healthcheck, which Glance's pipeline answers first: what load balancers probe.
         app.MapMethods("/healthcheck", [HttpMethods.Get, HttpMethods.Head], () => TypedResults.Text("OK"))
             .RejectsBody().WithTags("Info").WithName("Healthcheck").WithSummary("200 OK while the process serves requests");

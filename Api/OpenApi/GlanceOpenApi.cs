@@ -1,0 +1,32 @@
+using Scalar.AspNetCore;
+
+namespace Glance.Api.OpenApi;
+
+/// <summary>
+/// The API reference: the OpenAPI 3.1 document at <c>/openapi/v1.json</c> (Microsoft.AspNetCore.OpenApi)
+/// and Scalar's interactive page at <c>/docs</c>. Neither is under <c>/v2</c>, so neither is behind
+/// identity nor touched by version negotiation. The handlers write Glance's JSON by hand, so the
+/// request and response schemas come from <see cref="GlanceDocumentTransformer"/>.
+/// </summary>
+public static class GlanceOpenApi
+{
+    /// <summary>The document's name: its path is <c>/openapi/{name}.json</c>.</summary>
+    public const string DocumentName = "v1";
+
+    /// <summary>Registers the document generator and its transformer.</summary>
+    public static IServiceCollection AddGlanceOpenApi(this IServiceCollection services) =>
+        services.AddOpenApi(DocumentName, options =>
+        {
+            options.OpenApiVersion = Microsoft.OpenApi.OpenApiSpecVersion.OpenApi3_1;
+            options.AddDocumentTransformer<GlanceDocumentTransformer>();
+        });
+
+    /// <summary>Maps <c>/openapi/v1.json</c> and <c>/docs</c>.</summary>
+    public static WebApplication MapGlanceOpenApi(this WebApplication app)
+    {
+        // Both are left out of the document they serve (their own metadata says so).
+        app.MapOpenApi();
+        app.MapScalarApiReference("/docs", options => options.WithTitle("Glance.Orleans API reference"));
+        return app;
+    }
+}
