@@ -26,7 +26,17 @@ public static class GlanceOpenApi
     {
         // Both are left out of the document they serve (their own metadata says so).
         app.MapOpenApi();
-        app.MapScalarApiReference("/docs", options => options.WithTitle("Glance.Orleans API reference"));
+        app.MapScalarApiReference("/docs", options =>
+        {
+            options.Title = "Glance.Orleans API reference";
+            // Served whole from this service: no fonts from a CDN, no telemetry, no AI chat, no
+            // hosted developer toolbar; a service on a closed network shows the same page.
+            options.DefaultFonts = false;
+            options.Telemetry = false;
+            options.ShowDeveloperTools = DeveloperToolsVisibility.Never;
+            options.Agent = new ScalarAgentOptions { Disabled = true };
+            options.HideClientButton = true;
+        });
         return app;
     }
 }
