@@ -182,16 +182,23 @@ async function typedProperties(id) {
 
 async function members(id) {
   const body = $("#members tbody");
+  if (current.visibility !== "shared") {
+    // Only shared images have members (Glance answers 403 otherwise): say so without asking.
+    body.replaceChildren();
+    $("#members-empty").textContent = `Not shared: the image is ${current.visibility}.`;
+    $("#members-empty").hidden = false;
+    return;
+  }
   try {
     const { members } = await api("GET", `/v2/images/${id}/members`);
     body.replaceChildren(...members.map(m => el("tr", {},
       el("td", { class: "value" }, m.member_id), el("td", {}, status(m.status)),
       el("td", {}, when(m.created_at)), el("td", {}, when(m.updated_at)))));
+    $("#members-empty").textContent = "No members yet.";
     $("#members-empty").hidden = members.length > 0;
   } catch (error) {
-    // Glance refuses the member list of a non-shared image (403): say so instead of failing the page.
     body.replaceChildren();
-    $("#members-empty").textContent = error.status === 403 ? "Not shared (only shared images have members)." : error.message;
+    $("#members-empty").textContent = error.message;
     $("#members-empty").hidden = false;
   }
 }
@@ -253,8 +260,10 @@ async function create(form) {
     name: data.get("name"), disk_format: data.get("disk_format"),
     container_format: data.get("container_format"), visibility: data.get("visibility"),
   } });
+  $("#upload").hidden = !(file && file.size > 0);
+  $("#upload-open").hidden = true;
   if (file && file.size > 0) {
-    $("#upload").hidden = false;
+    $("#upload-progress").value = 0;
     $("#upload-name").textContent = file.name;
     const bar = $("#upload-progress");
     await upload(image.id, file, (loaded, total) => {
@@ -280,6 +289,7 @@ async function route() {
     await attempt(() => showImage(image[1]));
   } else if (hash === "#/new") {
     $("#new-view").hidden = false;
+    $("#upload").hidden = true;
   } else {
     $("#list-view").hidden = false;
     list.pages = [];
@@ -321,7 +331,12 @@ function wire() {
     attempt(async () => {
       const image = await create(e.target);
       e.target.reset();
-      location.hash = `#/image/${image.id}`;
+      // With a file, the finished bar stays in view with a link to the image; without, go there.
+      const open = $("#upload-open");
+      open.href = `#/image/${image.id}`;
+      open.textContent = `Open ${image.name}`;
+      open.hidden = $("#upload").hidden;
+      if (open.hidden) location.hash = open.getAttribute("href");
     }).finally(() => { button.disabled = false; });
   });
 

@@ -1,0 +1,164 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Glance.Api.Tests.Support;
+using Glance.Browser.Tests.Support;
+using Microsoft.Playwright;
+
+namespace Glance.Browser.Tests;
+
+/// <summary>
+/// The web console (issue 13, item 5) as a person uses it, in a real headless Chromium against
+/// the real service with its default identity (a developer machine: no headers): create an
+/// image, upload a file and watch the progress bar reach 100%, find it in the list, open it,
+/// change a property, its name, a tag, deactivate and reactivate it, delete it with confirmation.
+/// Each step is checked against the API too; each page's screenshot is written.
+/// </summary>
+public sealed class ConsoleTests
+{
+    [BrowserFact]
+    public async Task A_person_creates_uploads_finds_edits_and_deletes_an_image()
+    {
+        await using var session = await BrowserSession.StartAsync();
+        var page = session.Page;
+        var api = session.Server.Client;
+        var name = GlanceClient.Unique("console");
+
+        // Some other images, so the list has something to filter out.
+        for (var i = 0; i < 3; i++)
+        {
+            await api.CreateImageAsync(null, new { name = GlanceClient.Unique("other"), disk_format = "qcow2", container_format = "bare" });
+        }
+
+        // 24 MiB from a file on disk: the browser streams it, so upload progress events arrive while it is sent.
+        using var directory = new TempDirectory();
+        var file = Path.Combine(directory.Path, "disk.raw");
+        var content = RandomNumberGenerator.GetBytes(24 << 20);
+        await File.WriteAllBytesAsync(file, content);
+
+        await page.GotoAsync(session.BaseUrl + "/console");
+        await See(page.Locator("body[data-view=list]"));
+        await page.ClickAsync("#nav-new");
+        await page.FillAsync("#new-name", name);
+        await page.SelectOptionAsync("#create select[name=disk_format]", "raw");
+        await page.SetInputFilesAsync("#new-file", file);
+        // Every value the bar takes, as the page sets it, and the browser's own upload progress
+        // events (so the 100% comes from bytes sent, not from the upload's end alone).
+        await page.EvaluateAsync("""
+            () => {
+              window.uploadEvents = [];
+              const send = XMLHttpRequest.prototype.send;
+              XMLHttpRequest.prototype.send = function (body) {
+                this.upload.addEventListener('progress', e => window.uploadEvents.push([e.loaded, e.total]));
+                return send.call(this, body);
+              };
+              window.progressSeen = [];
+              const bar = document.querySelector('#upload-progress');
+              new MutationObserver(() => window.progressSeen.push(Number(bar.value))).observe(bar, { attributes: true });
+            }
+            """);
+        await page.ClickAsync("#create-button");
+        await See(page.Locator("#upload-percent"), "100%");
+        await See(page.Locator("#upload-open"));
+        var seen = await page.EvaluateAsync<double[]>("() => window.progressSeen");
+        var events = await page.EvaluateAsync<long[][]>("() => window.uploadEvents");
+        Assert.NotEmpty(events);
+        Assert.Equal([content.Length, content.Length], events[^1]);
+        Assert.All(events, e => Assert.Equal(content.Length, e[1]));
+        Assert.Equal(100, seen[^1]);
+        Assert.Equal(100, await page.EvalOnSelectorAsync<double>("#upload-progress", "bar => bar.value"));
+        Assert.True(seen.Zip(seen.Skip(1)).All(pair => pair.First <= pair.Second), $"progress went back: {string.Join(",", seen)}");
+        await Screenshots.TakeAsync(page, "console-upload");
+
+        // The service has the bytes, whole.
+        var listed = await api.ListIdsAsync(null, $"name={Uri.EscapeDataString(name)}");
+        var id = Assert.Single(listed);
+        var image = await api.ShowImageAsync(id, null);
+        Assert.Equal("active", Expect.Str(image, "status"));
+        Assert.Equal(content.Length, image.GetProperty("size").GetInt64());
+        Assert.Equal(Convert.ToHexStringLower(MD5.HashData(content)), Expect.Str(image, "checksum"));
+
+        // Find it in the list with the name filter, and open it.
+        await page.ClickAsync("text=Images");
+        // The three others and this one (the list re-renders when its fetch answers: wait for it).
+        await See(page.Locator("#images tbody tr"), count: 4);
+        await Screenshots.TakeAsync(page, "console-list");
+        await page.FillAsync("#filters input[name=name]", name);
+        await page.ClickAsync("#apply-filters");
+        await See(page.Locator("#images tbody tr"), count: 1);
+        var row = page.Locator($"#images tbody tr[data-id='{id}']");
+        await See(row.Locator(".status-active"));
+        await row.Locator("a").ClickAsync();
+        await See(page.Locator("#image-title"), name);
+        await See(page.Locator("[data-attribute=size]"), content.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), exact: false);
+        Assert.Equal($"/v2/images/{id}/file", await page.GetAttributeAsync("#download", "href"));
+
+        // A typed property (set through the API) shows with its attributes.
+        Expect.Status(await api.PutJsonAsync($"/v2/images/{id}/properties/hw_cpu_cores", null,
+            """{"value":4,"type":"integer","description":"virtual CPUs"}"""), 201);
+
+        // Change a property.
+        await page.FillAsync("#property-key", "os_distro");
+        await page.FillAsync("#property-value", "cirros");
+        await page.ClickAsync("#set-property");
+        await See(page.Locator("[data-property=os_distro]"), "cirros", exact: false);
+        Assert.Equal("cirros", Expect.Str(await api.ShowImageAsync(id, null), "os_distro"));
+        var typed = page.Locator("[data-typed=hw_cpu_cores]");
+        await See(typed, "integer", exact: false);
+        Assert.Contains("virtual CPUs", await typed.InnerTextAsync());
+
+        // Name, visibility and a tag.
+        await page.FillAsync("#edit-name", name + "-renamed");
+        await page.SelectOptionAsync("#edit-visibility", "private");
+        await page.ClickAsync("#save");
+        await See(page.Locator("#image-title"), name + "-renamed");
+        await page.FillAsync("#new-tag", "console-tag");
+        await page.ClickAsync("#add-tag button");
+        await See(page.Locator("[data-tag=console-tag]"));
+        image = await api.ShowImageAsync(id, null);
+        Assert.Equal(name + "-renamed", Expect.Str(image, "name"));
+        Assert.Equal("private", Expect.Str(image, "visibility"));
+        Assert.Contains("console-tag", image.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        await Screenshots.TakeAsync(page, "console-image");
+
+        // Deactivate (confirmed), then reactivate.
+        await page.ClickAsync("#deactivate");
+        await page.ClickAsync("#confirm-ok");
+        await See(page.Locator("[data-attribute=status] .status-deactivated"));
+        Assert.Equal("deactivated", Expect.Str(await api.ShowImageAsync(id, null), "status"));
+        await page.ClickAsync("#reactivate");
+        await page.ClickAsync("#confirm-ok");
+        await See(page.Locator("[data-attribute=status] .status-active"));
+
+        // Delete: cancelling keeps it; confirming deletes it and returns to the list.
+        await page.ClickAsync("#delete");
+        await See(page.Locator("#confirm-text"), "cannot be undone", exact: false);
+        await page.ClickAsync("#confirm-cancel");
+        Assert.Equal("active", Expect.Str(await api.ShowImageAsync(id, null), "status"));
+        await page.ClickAsync("#delete");
+        await page.ClickAsync("#confirm-ok");
+        await See(page.Locator("body[data-view=list]"));
+        await See(page.Locator("#notice"), "Deleted", exact: false);
+        Expect.Error(await api.GetAsync($"/v2/images/{id}", null), 404);
+        Assert.Equal(0, await page.Locator($"#images tbody tr[data-id='{id}']").CountAsync());
+
+        Assert.True(session.Errors.Count == 0, string.Join("\n", session.Errors));
+    }
+
+    [BrowserFact]
+    public async Task The_console_shows_the_services_error_message()
+    {
+        await using var session = await BrowserSession.StartAsync();
+        var page = session.Page;
+        await page.GotoAsync($"{session.BaseUrl}/console/#/image/{Guid.NewGuid()}");
+        await See(page.Locator("#error"), "404", exact: false);
+        Assert.Contains("No image found", await page.InnerTextAsync("#error"));
+    }
+
+    private static Task See(ILocator locator, string? text = null, bool exact = true, int? count = null)
+    {
+        var expect = Assertions.Expect(count is { } n ? locator : locator.First);
+        return count is { } c ? expect.ToHaveCountAsync(c)
+            : text is null ? expect.ToBeVisibleAsync()
+            : exact ? expect.ToHaveTextAsync(text) : expect.ToContainTextAsync(text);
+    }
+}
