@@ -244,6 +244,9 @@ internal sealed class GlanceDocumentTransformer(EndpointDataSource endpoints, IG
             : throw new InvalidOperationException($"Schema does not parse: {string.Join("; ", diagnostic?.Errors.Select(e => e.Message) ?? [])}");
     }
 
+    /// <summary>Control characters the writer does not escape (it does escape tab, CR and LF).</summary>
+    private static bool Unescaped(char c) => char.IsControl(c) && c is not ('\t' or '\n' or '\r');
+
     private static JsonNode Inline(JsonNode node, JsonObject? definitions, int depth)
     {
         switch (node)
@@ -261,6 +264,11 @@ internal sealed class GlanceDocumentTransformer(EndpointDataSource endpoints, IG
                 return copy;
             case JsonArray a:
                 return new JsonArray([.. a.Select(v => v is null ? null : Inline(v, definitions, depth))]);
+            case JsonValue v when v.TryGetValue<string>(out var text) && text.Any(Unescaped):
+                // Microsoft.OpenApi's writer puts control characters into its JSON unescaped (invalid
+                // JSON); an operator's pattern may hold one. Written as \uXXXX they mean the same to
+                // a regular expression (ECMA-262) and stay readable in a description.
+                return JsonValue.Create(string.Concat(text.Select(c => Unescaped(c) ? $"\\u{(int)c:x4}" : c.ToString())));
             default:
                 return node.DeepClone();
         }

@@ -24,8 +24,9 @@ public static class GlanceOpenApi
     /// <summary>Maps <c>/openapi/v1.json</c> and <c>/docs</c>.</summary>
     public static WebApplication MapGlanceOpenApi(this WebApplication app)
     {
-        // Both are left out of the document they serve (their own metadata says so).
-        app.MapOpenApi();
+        // The one document by its own path: any other name is the API's plain 404 (Glance's JSON),
+        // not the generator's text answer. Both routes are left out of the document they serve.
+        app.MapOpenApi($"/openapi/{DocumentName}.json");
         app.MapScalarApiReference("/docs", options =>
         {
             options.Title = "Glance.Orleans API reference";

@@ -543,6 +543,13 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         new("POST", "/v2/tasks", BodyKind.Json, """{"type":"import","input":{"import_from":""", "\"http://127.0.0.1/fz\"", ""","import_from_format":"raw","image_properties":{}}}"""),
         new("GET", "/v2/tasks/{id}"),
         new("DELETE", "/v2/tasks/{id}"),
+        new("GET", "/openapi/v1.json"),
+        new("GET", "/docs/{documentName?}"),
+        new("GET", "/docs/scalar.js"),
+        new("GET", "/docs/scalar.aspnetcore.js"),
+        new("GET", "/docs/favicon.svg"),
+        new("GET", "/console"),
+        new("GET", "/console/{file}"),
     ];
 
     private static readonly Route Unmapped = new("GET", "(unmapped)");
@@ -671,6 +678,8 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         draft.Segments["object"] = Pick("o1", "o2", "fz-o");
         draft.Segments["property"] = Pick("p1", "fz_p", "cpu_cores");
         draft.Segments["resource_type"] = Pick("OS::Nova::Flavor", "OS::Glance::Image", "fz-type");
+        draft.Segments["documentName?"] = Pick("v1", "");
+        draft.Segments["file"] = Pick("console.js", "console.css", "index.html", "missing.js");
         draft.Segments["name"] = route.Pattern.StartsWith("/v2/property-definitions", StringComparison.Ordinal)
             ? Pick("zz_def_a", "zz_def_b", "hw_cpu_cores")
             : Pick("fz_p", "fz_k", "fz_q");

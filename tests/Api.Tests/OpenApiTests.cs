@@ -72,6 +72,21 @@ public sealed class OpenApiTests
     }
 
     [Fact]
+    public async Task A_definition_with_control_characters_still_gives_valid_json()
+    {
+        await using var server = new GlanceServer();
+        var api = server.Client;
+        Expect.Status(await api.PutJsonAsync("/v2/property-definitions/zz_control", Persona.Admin,
+            """{"type":"string","pattern":"^a\u0000b\u001b$","description":"line\nnext"}"""), 201);
+
+        // The writer of Microsoft.OpenApi leaves such characters raw; the document must parse anyway.
+        var property = (await DocumentAsync(api)).GetProperty("components").GetProperty("schemas").GetProperty("Image")
+            .GetProperty("properties").GetProperty("zz_control");
+        Assert.Equal("^a\\u0000b\\u001b$", Expect.Str(property, "pattern"));
+        Assert.Equal("line\nnext", Expect.Str(property, "description"));
+    }
+
+    [Fact]
     public async Task Operations_carry_media_types_headers_and_glances_error_shape()
     {
         await using var server = new GlanceServer();
