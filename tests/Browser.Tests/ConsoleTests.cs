@@ -21,12 +21,13 @@ public sealed class ConsoleTests
         await using var session = await BrowserSession.StartAsync();
         var page = session.Page;
         var api = session.Server.Client;
-        var name = GlanceClient.Unique("console");
+        // The service is this test's own (a fresh data directory): names need not be unique.
+        const string name = "cirros-0.6.3";
 
         // Some other images, so the list has something to filter out.
-        for (var i = 0; i < 3; i++)
+        foreach (var other in new[] { "debian-12-genericcloud", "ubuntu-24.04-server", "fedora-41-cloud" })
         {
-            await api.CreateImageAsync(null, new { name = GlanceClient.Unique("other"), disk_format = "qcow2", container_format = "bare" });
+            await api.CreateImageAsync(null, new { name = other, disk_format = "qcow2", container_format = "bare", visibility = "public" });
         }
 
         // 24 MiB from a file on disk: the browser streams it, so upload progress events arrive while it is sent.
@@ -82,6 +83,21 @@ public sealed class ConsoleTests
         // The three others and this one (the list re-renders when its fetch answers: wait for it).
         await See(page.Locator("#images tbody tr"), count: 4);
         await Screenshots.TakeAsync(page, "console-list");
+        // Sort by name and page two at a time: the list API's sort_key/sort_dir, limit and next link.
+        await page.SelectOptionAsync("#filters select[name=sort_key]", "name");
+        await page.SelectOptionAsync("#filters select[name=sort_dir]", "asc");
+        await page.FillAsync("#filters input[name=limit]", "2");
+        await page.ClickAsync("#apply-filters");
+        await See(page.Locator("#images tbody tr"), count: 2);
+        await See(page.Locator("#images tbody tr a").First, "cirros-0.6.3");
+        await page.ClickAsync("#next-page");
+        await See(page.Locator("#page-number"), "page 2");
+        await See(page.Locator("#images tbody tr a").First, "fedora-41-cloud");
+        await See(page.Locator("#images tbody tr a").Nth(1), "ubuntu-24.04-server");
+        await page.ClickAsync("#prev-page");
+        await See(page.Locator("#images tbody tr a").Nth(1), "debian-12-genericcloud");
+        await page.ClickAsync("#reset-filters");
+        await See(page.Locator("#images tbody tr"), count: 4);
         await page.FillAsync("#filters input[name=name]", name);
         await page.ClickAsync("#apply-filters");
         await See(page.Locator("#images tbody tr"), count: 1);

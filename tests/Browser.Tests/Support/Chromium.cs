@@ -58,13 +58,13 @@ public static class Screenshots
 {
     private static readonly string Root = RepositoryRoot();
 
-    /// <summary>Writes a full-page screenshot named <paramref name="name"/>.png; returns its path.</summary>
-    public static async Task<string> TakeAsync(IPage page, string name)
+    /// <summary>Writes a screenshot named <paramref name="name"/>.png (the whole page, or the window); returns its path.</summary>
+    public static async Task<string> TakeAsync(IPage page, string name, bool fullPage = true)
     {
         var directory = Path.Combine(Root, "TestResults", "screenshots");
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, name + ".png");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = fullPage });
         Assert.True(new FileInfo(path).Length > 10_000, $"{path} is suspiciously small");
         if (Environment.GetEnvironmentVariable("GLANCE_UPDATE_SCREENSHOTS") == "1")
         {
