@@ -107,6 +107,10 @@ public sealed class ConsoleTests
         await See(page.Locator("#image-title"), name);
         await See(page.Locator("[data-attribute=size]"), content.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), exact: false);
         Assert.Equal($"/v2/images/{id}/file", await page.GetAttributeAsync("#download", "href"));
+        // The download link gives the bytes back.
+        var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#download"));
+        var downloaded = await download.PathAsync();
+        Assert.Equal(MD5.HashData(content), MD5.HashData(await File.ReadAllBytesAsync(downloaded)));
 
         // A typed property (set through the API) shows with its attributes.
         Expect.Status(await api.PutJsonAsync($"/v2/images/{id}/properties/hw_cpu_cores", null,
@@ -158,6 +162,23 @@ public sealed class ConsoleTests
         Assert.Equal(0, await page.Locator($"#images tbody tr[data-id='{id}']").CountAsync());
 
         Assert.True(session.Errors.Count == 0, string.Join("\n", session.Errors));
+    }
+
+    [BrowserFact]
+    public async Task Without_a_default_identity_the_console_loads_and_its_api_calls_are_refused()
+    {
+        await using var session = await BrowserSession.StartAsync(new() { ["Glance:Identity:UseDefaultIdentity"] = "false" });
+        var page = session.Page;
+        await page.GotoAsync(session.BaseUrl + "/console/");
+        await See(page.Locator("#error"), "401", exact: false);
+        Assert.Contains("requires authentication", await page.InnerTextAsync("#error"));
+        // A token is sent as X-Auth-Token on the calls from then on.
+        await page.FillAsync("#token", "a-token");
+        var request = await page.RunAndWaitForRequestAsync(() => page.ClickAsync("#identity button"),
+            r => r.Url.Contains("/v2/images", StringComparison.Ordinal));
+        Assert.Equal("a-token", request.Headers.GetValueOrDefault("x-auth-token"));
+        await See(page.Locator("#identity-state"), "token set");
+        await See(page.Locator("#error"), "401", exact: false);
     }
 
     [BrowserFact]

@@ -25,9 +25,10 @@ public sealed class BrowserSession : IAsyncDisposable
     /// <summary>Errors the page's scripts raised or logged.</summary>
     public IReadOnlyList<string> Errors => _errors;
 
-    public static async Task<BrowserSession> StartAsync()
+    /// <summary>Starts the service (with <paramref name="settings"/> on top of the defaults) and the browser.</summary>
+    public static async Task<BrowserSession> StartAsync(Dictionary<string, string?>? settings = null)
     {
-        var session = new BrowserSession(new GlanceServer());
+        var session = new BrowserSession(new GlanceServer(settings is null ? null : _ => settings));
         try
         {
             (session._playwright, session._browser) = await Chromium.LaunchAsync();
