@@ -34,6 +34,8 @@ internal sealed class GlanceDocumentTransformer(EndpointDataSource endpoints, IG
                 "Identity: the default identity when no identity headers are sent (a developer machine), the " +
                 "X-Project-Id / X-User-Id / X-Roles headers behind a trusted proxy, or X-Auth-Token with Keystone.",
         };
+        // Relative: the document is the same whatever host or proxy it is reached through (and so cacheable).
+        document.Servers = [new OpenApiServer { Url = "/", Description = "This service" }];
         document.Components ??= new OpenApiComponents();
         document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
         var definitions = await grains.PropertyDefinitions().ListAsync();

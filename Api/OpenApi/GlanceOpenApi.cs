@@ -19,14 +19,16 @@ public static class GlanceOpenApi
         {
             options.OpenApiVersion = Microsoft.OpenApi.OpenApiSpecVersion.OpenApi3_1;
             options.AddDocumentTransformer<GlanceDocumentTransformer>();
-        });
+        }).AddSingleton<OpenApiDocumentCache>();
 
     /// <summary>Maps <c>/openapi/v1.json</c> and <c>/docs</c>.</summary>
     public static WebApplication MapGlanceOpenApi(this WebApplication app)
     {
-        // The one document by its own path: any other name is the API's plain 404 (Glance's JSON),
-        // not the generator's text answer. Both routes are left out of the document they serve.
-        app.MapOpenApi($"/openapi/{DocumentName}.json");
+        // The one document by its own path (any other name is the API's JSON 404), from the cache.
+        // Both routes are left out of the document they serve.
+        app.MapGet($"/openapi/{DocumentName}.json", async (HttpContext context, OpenApiDocumentCache cache) =>
+            TypedResults.Bytes(await cache.GetAsync(context.RequestAborted), "application/json;charset=utf-8"))
+            .ExcludeFromDescription();
         app.MapScalarApiReference("/docs", options =>
         {
             options.Title = "Glance.Orleans API reference";

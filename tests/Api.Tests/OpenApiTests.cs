@@ -69,6 +69,12 @@ public sealed class OpenApiTests
                     mine.TryGetProperty(keyword, out var actual) ? Normalized(actual) : null);
             }
         }
+
+        // The document is cached, but a new definition shows at once (the catalog changed).
+        var later = name + "_later";
+        Expect.Status(await api.PutJsonAsync($"/v2/property-definitions/{later}", Persona.Admin, """{"type":"integer","minimum":1}"""), 201);
+        var properties = (await DocumentAsync(api)).GetProperty("components").GetProperty("schemas").GetProperty("Image").GetProperty("properties");
+        Assert.True(properties.TryGetProperty(later, out _));
     }
 
     [Fact]
