@@ -57,6 +57,7 @@ public sealed class ConsoleTests
               new MutationObserver(() => window.progressSeen.push(Number(bar.value))).observe(bar, { attributes: true });
             }
             """);
+        await Assertions.Expect(page.Locator("#upload-open")).ToBeHiddenAsync();
         await page.ClickAsync("#create-button");
         await See(page.Locator("#upload-percent"), "100%");
         await See(page.Locator("#upload-open"));

@@ -18,7 +18,7 @@ const $ = (selector, root = document) => root.querySelector(selector);
 function token() { return sessionStorage.getItem("glance-token") || ""; }
 function identityHeaders() { return token() ? { "X-Auth-Token": token() } : {}; }
 function showIdentity() {
-  $("#identity-state").textContent = token() ? "token set" : "default identity";
+  $("#identity-state").textContent = token() ? "token set" : "no token";
 }
 
 // ---- API calls: JSON in and out; errors carry Glance's message.
