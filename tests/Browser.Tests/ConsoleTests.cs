@@ -183,6 +183,28 @@ public sealed class ConsoleTests
     }
 
     [BrowserFact]
+    public async Task An_images_page_shows_its_members_and_import_tasks()
+    {
+        await using var session = await BrowserSession.StartAsync();
+        var page = session.Page;
+        var api = session.Server.Client;
+        var image = await api.CreateImageAsync(null, new { name = "shared-and-imported", disk_format = "raw", container_format = "bare", visibility = "shared" });
+        var id = Expect.Str(image, "id");
+        Expect.Status(await api.PostJsonAsync($"/v2/images/{id}/members", null, """{"member":"project-b"}"""), 200);
+        var octets = new ByteArrayContent(new byte[4096]);
+        octets.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        Expect.Status(await api.SendAsync(HttpMethod.Put, $"/v2/images/{id}/stage", null, octets), 204);
+        Expect.Status(await api.PostJsonAsync($"/v2/images/{id}/import", null, """{"method":{"name":"glance-direct"}}"""), 202);
+
+        await page.GotoAsync($"{session.BaseUrl}/console/#/image/{id}");
+        await See(page.Locator("#members tbody tr"), "project-b", exact: false);
+        await See(page.Locator("#members tbody tr .status-pending"));
+        var task = page.Locator("#tasks tbody tr");
+        await See(task, "api_image_import", exact: false);
+        Assert.True(session.Errors.Count == 0, string.Join("\n", session.Errors));
+    }
+
+    [BrowserFact]
     public async Task The_console_shows_the_services_error_message()
     {
         await using var session = await BrowserSession.StartAsync();
