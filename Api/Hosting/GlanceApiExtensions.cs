@@ -1,4 +1,5 @@
 using Glance.Api.Errors;
+using Glance.Api.Extensions;
 using Glance.Api.Health;
 using Glance.Api.Identity;
 using Glance.Api.ImageData;
@@ -10,6 +11,7 @@ using Glance.Api.Console;
 using Glance.Api.Properties;
 using Glance.Api.Schemas;
 using Glance.Api.Tasks;
+using Glance.Api.Telemetry;
 using Glance.Api.Versions;
 using Glance.Grains.Hosting;
 
@@ -27,8 +29,10 @@ public static class GlanceApiExtensions
         builder.Services.AddGlanceImportOptions(builder.Configuration);
         builder.Services.AddSingleton<ImageUploads>();
         builder.Services.AddSingleton<ReadinessChecks>();
+        builder.AddGlanceExtensionsApi();
         builder.AddKeystoneIdentity();
         builder.Services.AddGlanceOpenApi();
+        builder.AddGlanceTelemetry();
         // Ctrl+C and SIGTERM end the process within a bound, whatever the clients do (BoundedShutdown).
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = BoundedShutdown.ShutdownTimeout);
         builder.Services.AddHostedService<BoundedShutdown>();
@@ -53,6 +57,8 @@ public static class GlanceApiExtensions
     /// <summary>The middleware pipeline: errors, request id, version negotiation, identity.</summary>
     public static WebApplication UseGlanceApi(this WebApplication app)
     {
+        // The log scope of the request around everything, even the error middleware's lines.
+        app.UseGlanceTelemetry();
         // Errors first, so that even a refused request id gets a JSON answer.
         app.UseMiddleware<ErrorMiddleware>();
         app.UseMiddleware<RequestIdMiddleware>();
@@ -83,12 +89,17 @@ public static class GlanceApiExtensions
         app.MapMetadefsApi();
         app.MapGlanceOpenApi();
         app.MapConsole();
+        app.MapGlanceTelemetry();
+        app.MapExtensionsApi();
         // oslo.middleware's healthcheck, which Glance's pipeline answers first: what load balancers probe.
         app.MapMethods("/healthcheck", [HttpMethods.Get, HttpMethods.Head], () => TypedResults.Text("OK"))
             .RejectsBody().WithTags("Info").WithName("Healthcheck").WithSummary("200 OK while the process serves requests");
-        // Per-project usage needs unified limits; like a Glance without them, report none.
-        app.MapGet("/v2/info/usage", () => TypedResults.Json(new { usage = new { } }))
-            .RejectsBody().WithTags("Info").WithName("ShowUsage").WithSummary("Quota usage (empty: no unified limits)");
+        if (!ExtensionsApi.IsEnabled<Extensions.Quotas.QuotasApi>(app.Configuration))
+        {
+            // Per-project usage needs limits (the quotas extension); like a Glance without unified limits, report none.
+            app.MapGet("/v2/info/usage", () => TypedResults.Json(new { usage = new { } }))
+                .RejectsBody().WithTags("Info").WithName("ShowUsage").WithSummary("Quota usage (empty: no unified limits)");
+        }
         return app;
     }
 }

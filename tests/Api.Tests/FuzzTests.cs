@@ -63,7 +63,12 @@ public sealed class FuzzTests
     public async Task Hostile_requests_on_every_route_get_prompt_JSON_answers_and_leave_memory_bounded()
     {
         var total = Stopwatch.StartNew();
-        await using var server = new GlanceServer();
+        // Every extension on, so that their routes and grain call filters are fuzzed too.
+        await using var server = new GlanceServer(_ => new Dictionary<string, string?>
+        {
+            ["Glance:Extensions:audit-events:Enabled"] = "true",
+            ["Glance:Extensions:quotas:Limits:image_count_total"] = "1000000",
+        });
         var endpoint = new IPEndPoint(IPAddress.Loopback, server.Factory.BaseAddress.Port);
 
         // Every route the Api maps is fuzzed: a new route fails here until it is.
@@ -464,6 +469,7 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         new("HEAD", "/healthz"),
         new("GET", "/readyz"),
         new("HEAD", "/readyz"),
+        new("GET", "/metrics"),
         new("POST", "/v2/images", BodyKind.Json, """{"name":"fz","disk_format":"raw","container_format":"bare","fz_k":""", "\"v\"", "}"),
         new("GET", "/v2/images"),
         new("GET", "/v2/images/{id}"),
@@ -550,6 +556,9 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         new("GET", "/docs/favicon.svg"),
         new("GET", "/console"),
         new("GET", "/console/{file}"),
+        new("GET", "/v2/extensions"),
+        new("GET", "/v2/extensions/{alias}"),
+        new("GET", "/v2/events"),
     ];
 
     private static readonly Route Unmapped = new("GET", "(unmapped)");
@@ -673,6 +682,7 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
             _ => Pick(targets.All),
         };
         draft.Segments["tag"] = Pick("t1", "fz-tag", "t2");
+        draft.Segments["alias"] = Pick("format-inspection", "property-protections", "fz-none");
         draft.Segments["member"] = Pick("p2", "p1", "p-admin");
         draft.Segments["namespace"] = Pick("fz-ns", "fz-ns", "fz-ns-p1", "OS::Compute::CPUTopology", "fz-missing");
         draft.Segments["object"] = Pick("o1", "o2", "fz-o");
