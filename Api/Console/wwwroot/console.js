@@ -205,9 +205,10 @@ async function members(id) {
 
 /** An import task's progress, where the task reports it. */
 function progressOf(task) {
-  const p = task.progress || task.result || {};
-  const done = p.bytes_done ?? p.processed ?? task.bytes_done;
-  const total = p.bytes_total ?? p.total ?? task.bytes_total;
+  // The service's import progress: "progress": {"bytes_done", "bytes_total" (null when unknown)}.
+  const p = task.progress || {};
+  const done = p.bytes_done;
+  const total = p.bytes_total;
   if (done === undefined) return task.status === "success" ? "done" : "";
   if (!total) return bytes(done);
   return el("span", {}, el("progress", { max: String(total), value: String(done) }), ` ${Math.floor(100 * done / total)}%`);
