@@ -4,6 +4,7 @@ using Glance.Grains.Images;
 using Glance.Grains.Recovery;
 using Glance.Grains.Storage;
 using Glance.Grains.Tasks;
+using Glance.Grains.Templates;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -112,6 +113,7 @@ public static class GlanceSiloBuilderExtensions
         silo.Services.AddSingleton(Properties.PropertyProtections.Load(protections?.File));
         silo.AddGlanceImport(configuration);
         silo.AddGlanceTasks(configuration);
+        silo.AddGlanceTemplates(configuration);
         return silo;
     }
 
