@@ -163,7 +163,10 @@ public sealed class TemplateRenderGrain(TemplateSpecCache specs) : Grain, ITempl
         }
     }
 
-    /// <summary>What <c>image.*</c> shows: base attributes and the additional properties the caller may see.</summary>
+    /// <summary>
+    /// What <c>image.*</c> shows: base attributes and the additional properties the caller may see.
+    /// No <c>size</c>: Liquid reads <c>image.size</c> as the map's count.
+    /// </summary>
     private static Dictionary<string, object?> ImageModel(ImageRecord image)
     {
         var model = new Dictionary<string, object?>(StringComparer.Ordinal);
@@ -177,7 +180,6 @@ public sealed class TemplateRenderGrain(TemplateSpecCache specs) : Grain, ITempl
         model["min_disk"] = image.MinDisk;
         model["disk_format"] = image.DiskFormat;
         model["container_format"] = image.ContainerFormat;
-        model["size"] = image.Size;
         model["tags"] = image.Tags.Select(t => (object?)t).ToList();
         return model;
     }

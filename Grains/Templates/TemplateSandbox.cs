@@ -80,7 +80,7 @@ public static partial class TemplateSandbox
         {
             throw GlanceException.BadRequest($"{where} could not be rendered: {e.Message}");
         }
-        catch (Exception e) when (e is FluidException or InvalidOperationException or ArgumentException or FormatException or OverflowException or NotSupportedException or InvalidCastException)
+        catch (Exception e) when (e is FluidException or IOException or InvalidOperationException or ArgumentException or FormatException or OverflowException or NotSupportedException or InvalidCastException)
         {
             throw GlanceException.BadRequest($"{where} could not be rendered: {Describe(e)}");
         }

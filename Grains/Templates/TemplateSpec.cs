@@ -165,6 +165,11 @@ public sealed partial class TemplateSpec
             {
                 throw Bad($"Parameter name '{name}' must be letters, digits and '_', starting with a letter.");
             }
+            if (name is "size" or "first" or "last" or "empty" or "blank")
+            {
+                // Liquid reads these as members of the parameters map itself (parameters.size is a count).
+                throw Bad($"Parameter name '{name}' is reserved by the template language.");
+            }
             result[name] = ParameterSpec.Parse(name, node as JsonObject ?? throw Bad($"parameters.{name} must be an object."));
         }
         return result.ToImmutable();
