@@ -92,10 +92,10 @@ public static partial class TemplateSandbox
     {
         null => NilValue.Instance,
         string text => StringValue.Create(text),
-        bool flag => BooleanValue.Create(flag),
-        decimal number => NumberValue.Create(number),
-        long number => NumberValue.Create(number),
-        int number => NumberValue.Create(number),
+        bool flag => new YamlSafeValue(BooleanValue.Create(flag)),
+        decimal number => new YamlSafeValue(NumberValue.Create(number)),
+        long number => new YamlSafeValue(NumberValue.Create(number)),
+        int number => new YamlSafeValue(NumberValue.Create(number)),
         IReadOnlyDictionary<string, object?> map => new YamlSafeValue(new DictionaryValue(
             new FluidValueDictionaryFluidIndexable(map.ToDictionary(p => p.Key, p => Value(p.Value))))),
         IEnumerable<object?> items => new YamlSafeValue(new ArrayValue([.. items.Select(Value)])),
@@ -142,7 +142,7 @@ public static partial class TemplateSandbox
                 throw new SandboxLimitException($"a value is longer than {MaxOutputBytes} characters");
             case ArrayValue array when array.Values.Count > MaxOutputBytes:
                 throw new SandboxLimitException($"a list has more than {MaxOutputBytes} items");
-            case ArrayValue or DictionaryValue:
+            case ArrayValue or DictionaryValue or NumberValue or BooleanValue:
                 return new YamlSafeValue(result);
             default:
                 return result;
@@ -231,9 +231,11 @@ public static partial class TemplateSandbox
 public sealed class SandboxLimitException(string message) : Exception(message);
 
 /// <summary>
-/// A list or map in a template's context. Behaves as the Fluid value it wraps, except when written:
-/// then it is a YAML flow collection (JSON-like) whose every item is an escaped scalar, where Fluid
-/// would write the items' raw text (and so let a list item inject YAML).
+/// A typed value in a template's context: a list, map, number or boolean. Behaves as the Fluid value
+/// it wraps, except when written as YAML: a number or boolean plainly (so it stays a YAML number or
+/// boolean, where any other value becomes a quoted string), a list or map as a YAML flow collection
+/// whose every item is an escaped scalar, where Fluid would write the items' raw text (and so let a
+/// list item inject YAML).
 /// </summary>
 public sealed class YamlSafeValue(FluidValue inner) : FluidValue
 {
@@ -243,7 +245,7 @@ public sealed class YamlSafeValue(FluidValue inner) : FluidValue
     /// <summary>The value itself, or the value a <see cref="YamlSafeValue"/> wraps.</summary>
     public static FluidValue Unwrap(FluidValue value) => value is YamlSafeValue safe ? safe.Inner : value;
 
-    private static FluidValue Wrap(FluidValue value) => value is ArrayValue or DictionaryValue ? new YamlSafeValue(value) : value;
+    private static FluidValue Wrap(FluidValue value) => value is ArrayValue or DictionaryValue or NumberValue or BooleanValue ? new YamlSafeValue(value) : value;
 
     /// <inheritdoc />
     public override FluidValues Type => Inner.Type;
@@ -289,6 +291,12 @@ public sealed class YamlSafeValue(FluidValue inner) : FluidValue
         if (encoder is not YamlEncoder)
         {
             await Inner.WriteToAsync(writer, encoder, cultureInfo);
+            return;
+        }
+        if (Inner is NumberValue or BooleanValue)
+        {
+            // Digits, '.', '-', true or false: nothing YAML could read as structure.
+            writer.Write(Inner is BooleanValue ? (Inner.ToBooleanValue() ? "true" : "false") : Inner.ToNumberValue().ToString(CultureInfo.InvariantCulture));
             return;
         }
         if (Inner is DictionaryValue map)

@@ -1,17 +1,16 @@
 using System.Text;
 using System.Text.Encodings.Web;
-using System.Text.RegularExpressions;
 
 namespace Glance.Grains.Templates;
 
 /// <summary>
 /// The encoder of template output (<c>{{ ... }}</c>), as an HTML template escapes HTML: every value
-/// becomes one YAML scalar. Numbers and true/false are written plain; anything else as a
-/// double-quoted scalar with quotes, backslashes, control characters and YAML line breaks escaped,
-/// so no value can end its scalar and start a key (<c>x\nruncmd: [reboot]</c> stays one string).
-/// Literal template text is not encoded: it is the template author's YAML.
+/// it sees becomes one double-quoted YAML scalar with quotes, backslashes, control characters and
+/// YAML line breaks escaped, so no value can end its scalar and start a key (<c>x\nruncmd: [reboot]</c>
+/// stays one string). Typed numbers and booleans, lists and maps do not come here: they write
+/// themselves (<see cref="YamlSafeValue"/>). Literal template text is not encoded: it is the author's YAML.
 /// </summary>
-public sealed partial class YamlEncoder : TextEncoder
+public sealed class YamlEncoder : TextEncoder
 {
     /// <summary>The one instance (stateless).</summary>
     public static readonly YamlEncoder Instance = new();
@@ -48,11 +47,6 @@ public sealed partial class YamlEncoder : TextEncoder
     /// <summary>Writes <paramref name="value"/> as one YAML scalar.</summary>
     public static void Write(TextWriter output, ReadOnlySpan<char> value)
     {
-        if (IsPlain(value))
-        {
-            output.Write(value);
-            return;
-        }
         var quoted = new StringBuilder(value.Length + 2).Append('"');
         for (var i = 0; i < value.Length; i++)
         {
@@ -87,11 +81,4 @@ public sealed partial class YamlEncoder : TextEncoder
         }
         output.Write(quoted.Append('"'));
     }
-
-    /// <summary>Numbers (no leading zero: YAML 1.1 would read 0777 as octal) and booleans stay plain.</summary>
-    private static bool IsPlain(ReadOnlySpan<char> value) =>
-        value is "true" or "false" || Plain().IsMatch(value);
-
-    [GeneratedRegex(@"^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,17})?$", RegexOptions.CultureInvariant)]
-    private static partial Regex Plain();
 }

@@ -35,8 +35,9 @@ public sealed class TemplatesRenderTests(ClusterFixture fixture)
           - path: /etc/wp/sites
             content: {{ parameters.site_names | join: " " }}
         runcmd:
-          - [echo, {{ parameters.php_workers }}, {{ parameters.debug }}, {{ parameters.flavor }}, {{ image.os_distro }}]
           - {{ parameters.site_names }}
+          - [echo, {{ parameters.php_workers | append: "" }}, {{ parameters.php_workers | plus: 1 | append: "" }}]
+        glance_test: [{{ parameters.php_workers }}, {{ parameters.debug }}, {{ parameters.flavor }}, {{ image.os_distro }}, {{ parameters.php_workers | plus: 1 }}]
         """;
 
     private async Task<(Caller Owner, ImageRecord Image, Guid Template)> WordPressLikeAsync(object? requirements = null, object? outputs = null)
@@ -57,7 +58,9 @@ public sealed class TemplatesRenderTests(ClusterFixture fixture)
         Assert.Equal(1, result.Version);
         Assert.Contains("content: \"me@example.org\"", result.UserData);
         Assert.Contains("content: \"a.org b.org\"", result.UserData);
-        Assert.Equal("  - [echo, 4, false, \"m\", \"ubuntu\"]", result.UserData.Split('\n').Single(l => l.Contains("echo")));
+        // Typed values stay typed (numbers, booleans); strings, whatever they hold, are quoted.
+        Assert.Contains("glance_test: [4, false, \"m\", \"ubuntu\", 5]", result.UserData);
+        Assert.Contains("- [echo, \"4\", \"5\"]", result.UserData);
         Assert.Contains("- [\"a.org\", \"b.org\"]", result.UserData);
         Assert.Equal(2048, result.MinRam); // the template's, larger than the image's 1024
         Assert.Equal(20, result.MinDisk);
