@@ -42,6 +42,7 @@ public static class TemplateHosting
             .Validate(o => o.Problem() is null, $"Invalid {TemplateOptions.Section} settings (see TemplateOptions.Problem)")
             .ValidateOnStart();
         silo.Services.AddSingleton<TemplateSpecCache>();
+        silo.Services.AddSingleton<SelectorCache>();
         if (GlanceOptions.From(configuration).IsAzure)
         {
             var azure = AzureOptions.From(configuration);

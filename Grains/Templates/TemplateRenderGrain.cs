@@ -30,6 +30,35 @@ public sealed class TemplateSpecCache
 }
 
 /// <summary>
+/// Which image a selector resolved to, per caller view (project and admin flag), for one second: a
+/// burst of renders costs one catalog query (every shard) instead of one each. A cached image is
+/// re-read through its grain before use, so an image deleted, deactivated or changed since is never
+/// used; an image that newly matches is seen within the second.
+/// </summary>
+public sealed class SelectorCache(TimeProvider clock)
+{
+    /// <summary>How long a resolution is reused.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(1);
+
+    private const int Capacity = 4096;
+    private readonly ConcurrentDictionary<(string?, bool, string), (Guid ImageId, DateTimeOffset Until)> _resolved = new();
+
+    /// <summary>The image resolved for this view and selector within <see cref="Lifetime"/>, if any.</summary>
+    public Guid? Get(Caller caller, string selector) =>
+        _resolved.TryGetValue((caller.ProjectId, caller.IsAdmin, selector), out var hit) && hit.Until > clock.GetUtcNow() ? hit.ImageId : null;
+
+    /// <summary>Remembers a resolution.</summary>
+    public void Put(Caller caller, string selector, Guid imageId)
+    {
+        if (_resolved.Count >= Capacity)
+        {
+            _resolved.Clear();
+        }
+        _resolved[(caller.ProjectId, caller.IsAdmin, selector)] = (imageId, clock.GetUtcNow() + Lifetime);
+    }
+}
+
+/// <summary>
 /// Renders a template version: parameters validated (Heat's types and constraints), the image resolved
 /// as the caller sees it, requirements checked, then the configuration and outputs rendered in the
 /// sandbox. A stateless worker, so renders of one template run in parallel; the template grain is
@@ -37,7 +66,7 @@ public sealed class TemplateSpecCache
 /// </summary>
 [GrainType("glance.template-render")]
 [StatelessWorker]
-public sealed class TemplateRenderGrain(TemplateSpecCache specs) : Grain, ITemplateRenderGrain
+public sealed class TemplateRenderGrain(TemplateSpecCache specs, SelectorCache selectors) : Grain, ITemplateRenderGrain
 {
     /// <summary>What outputs show in place of a hidden parameter.</summary>
     public const string Mask = "******";
@@ -127,6 +156,21 @@ public sealed class TemplateRenderGrain(TemplateSpecCache specs) : Grain, ITempl
                 ? image
                 : throw GlanceException.Conflict($"Image {id} named by the template is {WireNames.Of(image.Status)}, not active.");
         }
+        var selector = string.Join("\n", spec.Selector.Select(s => $"{s.Key}={s.Value}"));
+        if (selectors.Get(caller, selector) is { } cached)
+        {
+            try
+            {
+                var image = await GrainFactory.GetGrain<IImageGrain>(cached).GetAsync(caller);
+                if (image.Status == ImageStatus.Active && Matches(spec, image))
+                {
+                    return image;
+                }
+            }
+            catch (GlanceException e) when (e.Kind == ErrorKind.NotFound)
+            {
+            }
+        }
         var filters = ImmutableArray.CreateBuilder<AttributeFilter>();
         filters.Add(new AttributeFilter("status", FilterOp.Eq, ["active"]));
         foreach (var (name, value) in spec.Selector.Where(s => s.Key != "tag"))
@@ -143,10 +187,17 @@ public sealed class TemplateRenderGrain(TemplateSpecCache specs) : Grain, ITempl
             Filters = filters.ToImmutable(),
         };
         var found = await GrainFactory.GetGrain<IImageCatalogGrain>(0).ListAsync(caller, query);
-        return found.IsEmpty
-            ? throw GlanceException.Conflict($"No active image visible to you matches the template's image selector ({string.Join(", ", spec.Selector.Select(s => $"{s.Key}={s.Value}"))}).")
-            : found[0];
+        if (found.IsEmpty)
+        {
+            throw GlanceException.Conflict($"No active image visible to you matches the template's image selector ({string.Join(", ", spec.Selector.Select(s => $"{s.Key}={s.Value}"))}).");
+        }
+        selectors.Put(caller, selector, found[0].Id);
+        return found[0];
     }
+
+    private static bool Matches(TemplateSpec spec, ImageRecord image) => spec.Selector.All(s => s.Key == "tag"
+        ? image.Tags.Contains(s.Value)
+        : image.Properties.TryGetValue(s.Key, out var value) && value == s.Value);
 
     private static void CheckRequirements(TemplateSpec spec, ImageRecord image)
     {
