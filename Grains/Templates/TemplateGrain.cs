@@ -15,7 +15,7 @@ namespace Glance.Grains.Templates;
 public sealed class TemplateGrain(
     [PersistentState("template", GlanceStorage.ProviderName)] IPersistentState<TemplateState> state,
     TimeProvider clock,
-    ILogger<TemplateGrain> logger) : Grain, ITemplateGrain
+    ILogger<TemplateGrain> logger) : Grain, ITemplateGrain, ITemplateMaintenanceGrain
 {
     /// <summary>Most versions one template keeps (delete old ones to add more).</summary>
     public const int MaxVersions = 100;
@@ -230,6 +230,8 @@ public sealed class TemplateGrain(
         draft.Members.Remove(memberId);
         await SaveAsync(draft);
     }
+
+    Task ITemplateMaintenanceGrain.PublishToIndexAsync() => state.State.CreatedAt is null ? Task.CompletedTask : PublishAsync();
 
     private bool IsLive => state.State.CreatedAt is not null && !state.State.Deleted;
 

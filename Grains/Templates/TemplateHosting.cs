@@ -51,7 +51,9 @@ public static class TemplateHosting
         }
         else
         {
-            silo.Services.AddSingleton<ITemplateIndexStore>(services => new SqliteTemplateIndexStore(services.GetRequiredService<SqliteDatabase>()));
+            silo.Services.AddSingleton(services => new SqliteTemplateIndexStore(services.GetRequiredService<SqliteDatabase>()));
+            silo.Services.AddSingleton<ITemplateIndexStore>(services => services.GetRequiredService<SqliteTemplateIndexStore>());
+            silo.AddStartupTask<TemplateIndexRecovery>();
         }
         silo.AddStartupTask<ShippedTemplates>();
         return silo;

@@ -27,6 +27,15 @@ public interface ITemplateShardGrain : IGrainWithIntegerKey
     Task<ImmutableArray<TemplateRecord>> QueryAsync(Caller caller, TemplateQuery query, TemplateRecord? after);
 }
 
+/// <summary>Has a template grain send its entry to its index shard again (start-up repair).</summary>
+[Alias("glance.ITemplateMaintenanceGrain")]
+public interface ITemplateMaintenanceGrain : IGrainWithGuidKey
+{
+    /// <summary>Publishes the template's current entry (a no-op for an id never used).</summary>
+    [Alias("publish")]
+    Task PublishToIndexAsync();
+}
+
 /// <summary>A template as its index shard keeps it: attributes, members, version.</summary>
 [GenerateSerializer, Immutable, Alias("glance.template-entry")]
 public sealed record TemplateEntry(
@@ -185,6 +194,9 @@ public sealed class SqliteTemplateIndexStore(SqliteDatabase database) : ITemplat
         return true;
     }));
 
+    /// <summary>Creates the table if it is missing (the start-up repair joins it).</summary>
+    public Task EnsureSchemaAsync() => _schema.Value;
+
     /// <inheritdoc />
     public async Task<IReadOnlyList<TemplateEntry>> LoadShardAsync(long shard)
     {
@@ -244,4 +256,34 @@ public sealed class AzureTableTemplateIndexStore(VersionedTable table) : ITempla
         table.WriteAsync(Partition(shard), SqliteCatalogStore.Key(templateId), version, null);
 
     private static string Partition(long shard) => shard.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// Start-up repair of the embedded profile: templates whose stored version is newer than their index
+/// entry (a crash between the grain's write and its index update) publish themselves again. One
+/// indexed SQL join; nothing to do when all agree.
+/// </summary>
+public sealed class TemplateIndexRecovery(SqliteDatabase database, SqliteTemplateIndexStore index, IGrainFactory grains,
+    Microsoft.Extensions.Logging.ILogger<TemplateIndexRecovery> logger) : IStartupTask
+{
+    /// <inheritdoc />
+    public async Task Execute(CancellationToken cancellationToken)
+    {
+        await index.EnsureSchemaAsync();
+        var stale = await ImageSweep.FindAsync(database, """
+            SELECT g.grain_key FROM grain_state g
+            LEFT JOIN template_entry t ON t.template_id = g.grain_key
+            WHERE g.state_name = 'template' AND g.grain_type = 'glance.template'
+              AND (t.version IS NULL OR t.version < json_extract(g.payload, '$.version'))
+            """);
+        if (stale.Count == 0)
+        {
+            return;
+        }
+        Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger, "Re-publishing {Count} template(s) whose index entry was behind", stale.Count);
+        foreach (var chunk in stale.Chunk(64))
+        {
+            await Task.WhenAll(chunk.Select(id => grains.GetGrain<ITemplateMaintenanceGrain>(id).PublishToIndexAsync()));
+        }
+    }
 }

@@ -182,10 +182,20 @@ public sealed class TemplatesTests(ClusterFixture fixture)
             }
             await first.Template(ids[0]).UpdateAsync(Caller.Admin("service"), [PatchOperation.Replace("description", "edited")]);
         }
+        // A crash between a template's write and its index update, simulated: its index row is gone.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={GlanceTestCluster.DatabaseIn(directory.Path)};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM template_entry WHERE template_id = $id";
+            command.Parameters.AddWithValue("$id", ids[0].ToString("N"));
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
         await using var second = await GlanceTestCluster.StartAsync(directory.Path);
-        // Created once: a restart neither fails nor overwrites the edit.
+        // Created once: a restart neither fails nor overwrites the edit; the start-up repair re-indexed it.
         Assert.Equal("edited", (await second.Template(ids[0]).GetAsync(anyone)).Template.Description);
         var listed = await second.Client.GetGrain<ITemplateCatalogGrain>(0).ListAsync(anyone, new TemplateQuery { Tags = ["example"] });
         Assert.Equal(ids.Order(), listed.Select(t => t.Id).Order());
+        Assert.Equal("edited", listed.Single(t => t.Id == ids[0]).Description);
     }
 }
