@@ -5,3 +5,4 @@ global using Glance.Grains.Images;
 global using Orleans;
 global using Orleans.Runtime;
 global using Orleans.Concurrency;
+global using Glance.Grains.Extensions.PropertyProtections;

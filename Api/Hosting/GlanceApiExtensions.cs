@@ -1,4 +1,5 @@
 using Glance.Api.Errors;
+using Glance.Api.Extensions;
 using Glance.Api.Health;
 using Glance.Api.Identity;
 using Glance.Api.ImageData;
@@ -8,7 +9,6 @@ using Glance.Api.Metadefs;
 using Glance.Api.Properties;
 using Glance.Api.Schemas;
 using Glance.Api.Tasks;
-using Glance.Api.Templates;
 using Glance.Api.Versions;
 using Glance.Grains.Hosting;
 
@@ -26,6 +26,7 @@ public static class GlanceApiExtensions
         builder.Services.AddGlanceImportOptions(builder.Configuration);
         builder.Services.AddSingleton<ImageUploads>();
         builder.Services.AddSingleton<ReadinessChecks>();
+        builder.AddGlanceExtensionsApi();
         builder.AddKeystoneIdentity();
         // Ctrl+C and SIGTERM end the process within a bound, whatever the clients do (BoundedShutdown).
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = BoundedShutdown.ShutdownTimeout);
@@ -79,13 +80,16 @@ public static class GlanceApiExtensions
         app.MapPropertyDefinitionsApi();
         app.MapImagePropertiesApi();
         app.MapMetadefsApi();
-        app.MapTemplatesApi();
+        app.MapExtensionsApi();
         // oslo.middleware's healthcheck, which Glance's pipeline answers first: what load balancers probe.
         app.MapMethods("/healthcheck", [HttpMethods.Get, HttpMethods.Head], () => TypedResults.Text("OK"))
             .RejectsBody().WithTags("Info").WithName("Healthcheck").WithSummary("200 OK while the process serves requests");
-        // Per-project usage needs unified limits; like a Glance without them, report none.
-        app.MapGet("/v2/info/usage", () => TypedResults.Json(new { usage = new { } }))
-            .RejectsBody().WithTags("Info").WithName("ShowUsage").WithSummary("Quota usage (empty: no unified limits)");
+        if (!ExtensionsApi.IsEnabled<Extensions.Quotas.QuotasApi>(app.Configuration))
+        {
+            // Per-project usage needs limits (the quotas extension); like a Glance without unified limits, report none.
+            app.MapGet("/v2/info/usage", () => TypedResults.Json(new { usage = new { } }))
+                .RejectsBody().WithTags("Info").WithName("ShowUsage").WithSummary("Quota usage (empty: no unified limits)");
+        }
         return app;
     }
 }

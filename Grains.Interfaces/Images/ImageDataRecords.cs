@@ -29,13 +29,16 @@ public sealed record UploadTicket(
 /// <param name="Sha512">sha512 (<c>os_hash_value</c>), hex.</param>
 /// <param name="VirtualSize">The virtual disk size the data's header states, if it has a known format's header.</param>
 /// <param name="Format">The disk format of that header (qcow2, vmdk, vhd, vhdx, vdi, iso); null for none.</param>
+/// <param name="Unsafe">Why the data would make a hypervisor open other files (a qcow2 backing file, a vmdk
+/// extent elsewhere), as the format inspector found it; null when safe. The format-inspection extension refuses it.</param>
 [GenerateSerializer, Immutable, Alias("glance.uploaded-data")]
 public sealed record UploadedData(
     [property: Id(0)] long Size,
     [property: Id(1)] string Md5,
     [property: Id(2)] string Sha512,
     [property: Id(3)] long? VirtualSize = null,
-    [property: Id(4)] string? Format = null);
+    [property: Id(4)] string? Format = null,
+    [property: Id(5)] string? Unsafe = null);
 
 /// <summary>Everything needed to serve an image's bytes, after the grain allowed the caller to read them.</summary>
 [GenerateSerializer, Immutable, Alias("glance.image-data")]

@@ -7,7 +7,7 @@ namespace Glance.Grains.Catalog;
 /// </summary>
 [GrainType("glance.catalog-shard")]
 [Reentrant] // Queries run between writes; writes re-check versions after awaiting storage.
-public sealed class CatalogShardGrain(ICatalogStore store, Properties.PropertyProtections protections, TimeProvider clock) : Grain, ICatalogShardGrain
+public sealed class CatalogShardGrain(ICatalogStore store, PropertyProtections protections, TimeProvider clock) : Grain, ICatalogShardGrain
 {
     private readonly Dictionary<Guid, CatalogEntry> _entries = [];
     private readonly RecentRemovals _removed = new(clock);
@@ -53,6 +53,10 @@ public sealed class CatalogShardGrain(ICatalogStore store, Properties.PropertyPr
     Task<long> ICatalogShardGrain.UsageAsync(string owner) =>
         Task.FromResult(_entries.Values.Where(e => e.Image.Owner == owner).Sum(e => e.Image.Size ?? 0));
 
+    Task<ProjectUsage> ICatalogShardGrain.ProjectUsageAsync(string owner, ImmutableArray<Guid> excluded) =>
+        Task.FromResult(_entries.Values.Where(e => e.Image.Owner == owner && !excluded.Contains(e.Image.Id))
+            .Aggregate(ProjectUsage.None, (sum, e) => sum + ProjectUsage.Of(e.Image)));
+
     Task<ImmutableArray<ImageRecord>> ICatalogShardGrain.QueryAsync(Caller caller, ImageQuery query, ImageRecord? after)
     {
         var ordering = new ImageOrdering(query.Sort);
@@ -86,7 +90,7 @@ public sealed class CatalogShardGrain(ICatalogStore store, Properties.PropertyPr
     }
 
     /// <summary>The page as the caller may see it (properties it may not see left out).</summary>
-    private static ImmutableArray<ImageRecord> ForCaller(Caller caller, ImmutableArray<ImageRecord> page, Properties.PropertyProtections protections)
+    private static ImmutableArray<ImageRecord> ForCaller(Caller caller, ImmutableArray<ImageRecord> page, PropertyProtections protections)
     {
         for (var i = 0; i < page.Length; i++)
         {

@@ -1,10 +1,10 @@
 using System.Net;
 using Glance.Grains.Catalog;
+using Glance.Grains.Extensions;
 using Glance.Grains.Images;
 using Glance.Grains.Recovery;
 using Glance.Grains.Storage;
 using Glance.Grains.Tasks;
-using Glance.Grains.Templates;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -108,12 +108,11 @@ public static class GlanceSiloBuilderExtensions
         silo.Services.AddOptions<ImageQuotaOptions>().Bind(configuration.GetSection(ImageQuotaOptions.Section))
             .Validate(o => o.Problem() is null, $"Invalid {ImageQuotaOptions.Section} settings (see ImageQuotaOptions.Problem)")
             .ValidateOnStart();
-        // Read now, so a bad rules file stops start-up rather than the first property write.
-        var protections = configuration.GetSection(Properties.PropertyProtectionOptions.Section).Get<Properties.PropertyProtectionOptions>();
-        silo.Services.AddSingleton(Properties.PropertyProtections.Load(protections?.File));
+        // Extensions first: what they register (property protections' rules) wins over the defaults below.
+        silo.AddGlanceExtensions(configuration);
+        silo.Services.TryAddSingleton(PropertyProtections.None);
         silo.AddGlanceImport(configuration);
         silo.AddGlanceTasks(configuration);
-        silo.AddGlanceTemplates(configuration);
         return silo;
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Glance.Grains.Storage;
 using Glance.Grains.Tasks;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Glance.Grains.Images;
@@ -152,7 +153,7 @@ public sealed partial class ImageGrain : IImageTaskSource
         var direct = body.Method == ImportMethods.GlanceDirect;
         draft.Import = new PendingImport(taskId, body.Method, $"{Id:N}-{taskId:N}", direct ? draft.StagedKey : null,
             direct ? new UploadedData(draft.Size ?? 0, draft.StagedChecksum ?? draft.Checksum ?? "", draft.StagedHashValue ?? draft.OsHashValue ?? "",
-                draft.StagedVirtualSize, draft.StagedFormat) : null,
+                draft.StagedVirtualSize, draft.StagedFormat, draft.StagedUnsafe) : null,
             body.Uri, maxBytes, now);
         draft.UpdatedAt = now;
         var task = Recorder(taskId);
@@ -247,6 +248,11 @@ public sealed partial class ImageGrain : IImageTaskSource
             await SaveAsync(gone, gone.Owner);
             return;
         }
+        // An extension's check of imported data (format inspection), as the upload path's filter does.
+        if (error is null && data is not null)
+        {
+            error = ServiceProvider.GetService<IImportedDataCheck>()?.Problem(state.State.DiskFormat, data);
+        }
         if (error is not null || data is null)
         {
             await FailImportAsync(import, error ?? "The import failed.");
@@ -262,6 +268,7 @@ public sealed partial class ImageGrain : IImageTaskSource
         draft.StagedChecksum = draft.StagedHashValue = null;
         draft.StagedVirtualSize = null;
         draft.StagedFormat = null;
+        draft.StagedUnsafe = null;
         draft.Size = data.Size;
         draft.Checksum = data.Md5;
         draft.OsHashAlgo = "sha512";
@@ -297,6 +304,7 @@ public sealed partial class ImageGrain : IImageTaskSource
         draft.StagedHashValue = draft.StagedKey is null ? null : draft.StagedHashValue;
         draft.StagedVirtualSize = draft.StagedKey is null ? null : draft.StagedVirtualSize;
         draft.StagedFormat = draft.StagedKey is null ? null : draft.StagedFormat;
+        draft.StagedUnsafe = draft.StagedKey is null ? null : draft.StagedUnsafe;
         draft.Properties.Remove(ImportTaskProperty);
         draft.Properties[ImportingStoresProperty] = "";
         draft.Properties[FailedImportProperty] = dataStore.Id;

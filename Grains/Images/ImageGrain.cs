@@ -23,7 +23,7 @@ public sealed partial class ImageGrain(
     IOptions<ImportOptions> importOptions,
     IHttpClientFactory httpClients,
     WebDownloadFilter webDownloadFilter,
-    PropertyProtections protections) : Grain, IImageGrain, IImageImportGrain, IImageMaintenanceGrain
+    PropertyProtections protections) : Grain, IImageGrain, IImageImportGrain, IImageMaintenanceGrain, IUploadInspection
 {
     private readonly ImageQuotaOptions _quotas = quotas.Value;
 
@@ -332,6 +332,7 @@ public sealed partial class ImageGrain(
             draft.StagedHashValue = data.Sha512;
             draft.StagedVirtualSize = data.VirtualSize;
             draft.StagedFormat = data.Format;
+            draft.StagedUnsafe = data.Unsafe;
         }
         await SaveAsync(draft, draft.Owner);
         return View;
@@ -346,6 +347,22 @@ public sealed partial class ImageGrain(
         diskFormat == "raw" ? (data.Size > 0 ? data.Size : null)
         : diskFormat is not null && diskFormat == data.Format ? data.VirtualSize
         : null;
+
+    (string? Owner, ImageStatus? Status) IUploadInspection.Standing =>
+        state.State.Status is null or ImageStatus.Deleted ? (null, null) : (state.State.Owner, state.State.Status);
+
+    (UploadTarget Target, string? DiskFormat)? IUploadInspection.PendingUpload(Guid uploadId) =>
+        state.State.Upload is { } upload && upload.UploadId == uploadId && state.State.Status is not (null or ImageStatus.Deleted)
+            ? (upload.Target, state.State.DiskFormat)
+            : null;
+
+    async Task IUploadInspection.RefuseUploadAsync(Guid uploadId)
+    {
+        if (state.State.Upload?.UploadId == uploadId)
+        {
+            await UndoUploadAsync();
+        }
+    }
 
     async Task IImageGrain.AbortUploadAsync(Guid uploadId)
     {

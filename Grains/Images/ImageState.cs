@@ -69,6 +69,9 @@ public sealed class ImageState
     /// <summary>The disk format of the staged data's header, if it has one.</summary>
     public string? StagedFormat { get; set; }
 
+    /// <summary>Why the staged data would be unsafe to use (the inspector's finding), if it is.</summary>
+    public string? StagedUnsafe { get; set; }
+
     /// <summary>The import in progress: written before it starts, so a crash can be undone.</summary>
     public PendingImport? Import { get; set; }
 

@@ -83,13 +83,14 @@ public sealed class HashingReadStream : ReadOnlyStream
     public async Task<UploadedData> ResultAsync()
     {
         await DrainAsync();
-        var (format, virtualSize) = _format.Result();
+        var (format, virtualSize, unsafeReason) = _format.Result();
         return new UploadedData(
             _total,
             Convert.ToHexStringLower(_md5.GetHashAndReset()),
             Convert.ToHexStringLower(_sha512.GetHashAndReset()),
             virtualSize,
-            format);
+            format,
+            unsafeReason);
     }
 
     /// <summary>

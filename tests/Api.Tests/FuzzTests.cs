@@ -63,7 +63,12 @@ public sealed class FuzzTests
     public async Task Hostile_requests_on_every_route_get_prompt_JSON_answers_and_leave_memory_bounded()
     {
         var total = Stopwatch.StartNew();
-        await using var server = new GlanceServer();
+        // Every extension on, so that their routes and grain call filters are fuzzed too.
+        await using var server = new GlanceServer(_ => new Dictionary<string, string?>
+        {
+            ["Glance:Extensions:audit-events:Enabled"] = "true",
+            ["Glance:Extensions:quotas:Limits:image_count_total"] = "1000000",
+        });
         var endpoint = new IPEndPoint(IPAddress.Loopback, server.Factory.BaseAddress.Port);
 
         // Every route the Api maps is fuzzed: a new route fails here until it is.
@@ -543,6 +548,9 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         new("POST", "/v2/tasks", BodyKind.Json, """{"type":"import","input":{"import_from":""", "\"http://127.0.0.1/fz\"", ""","import_from_format":"raw","image_properties":{}}}"""),
         new("GET", "/v2/tasks/{id}"),
         new("DELETE", "/v2/tasks/{id}"),
+        new("GET", "/v2/extensions"),
+        new("GET", "/v2/extensions/{alias}"),
+        new("GET", "/v2/events"),
         new("POST", "/v2/templates", BodyKind.Json, """{"name":""", "\"fz\"", ""","version":{"image":{"selector":{"os_distro":"fz"}},"configuration":{"format":"cloud-config","template":"#cloud-config\n"}}}"""),
         new("GET", "/v2/templates"),
         new("GET", "/v2/templates/{id}"),
@@ -687,6 +695,7 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         };
         draft.Segments["number"] = Pick("1", "$default", "$latest", "2");
         draft.Segments["tag"] = Pick("t1", "fz-tag", "t2");
+        draft.Segments["alias"] = Pick("format-inspection", "property-protections", "fz-none");
         draft.Segments["member"] = Pick("p2", "p1", "p-admin");
         draft.Segments["namespace"] = Pick("fz-ns", "fz-ns", "fz-ns-p1", "OS::Compute::CPUTopology", "fz-missing");
         draft.Segments["object"] = Pick("o1", "o2", "fz-o");

@@ -48,6 +48,14 @@ public sealed class PropertyProtectionsHttpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_a_rules_file_the_extension_is_listed()
+    {
+        var listed = Expect.Status(await Client.GetAsync("/v2/extensions/property-protections", Persona.P1), 200);
+        using var extension = JsonDocument.Parse(listed.Text);
+        Assert.Equal("behaviour", Expect.Str(extension.RootElement.GetProperty("extension"), "kind"));
+    }
+
+    [Fact]
     public async Task A_member_may_not_create_a_protected_name_and_never_sees_one_an_admin_set()
     {
         // Arrange: a public image of the admin's, visible to everyone.

@@ -4,6 +4,7 @@ using Glance.Grains.Errors;
 using Glance.Grains.Identity;
 using Glance.Grains.Images;
 using Glance.Grains.Properties;
+using Glance.Grains.Extensions.PropertyProtections;
 using static Glance.Grains.Tests.Support;
 
 namespace Glance.Grains.Tests;

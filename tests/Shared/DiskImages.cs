@@ -21,6 +21,43 @@ public static class DiskImages
         return path;
     }
 
+    /// <summary>A qcow2 over a backing file (the hypervisor would open the file the header names).</summary>
+    public static string Qcow2WithBackingFile(string directory)
+    {
+        var backing = Create(directory, "qcow2", "1M");
+        var path = Path.Combine(directory, $"{Guid.NewGuid():N}.qcow2");
+        Run("create", "-q", "-f", "qcow2", "-b", backing, "-F", "qcow2", path, "1M");
+        return path;
+    }
+
+    /// <summary>A qcow2 whose data lives in an external data file.</summary>
+    public static string Qcow2WithDataFile(string directory) =>
+        Create(directory, "qcow2", "1M", $"data_file={Path.Combine(directory, $"{Guid.NewGuid():N}.raw")}");
+
+    /// <summary>
+    /// A monolithicSparse vmdk whose embedded descriptor was rewritten to name a FLAT extent at
+    /// <paramref name="target"/> (CVE-2024-32498: a hypervisor would read that host file as the disk).
+    /// </summary>
+    public static byte[] VmdkNamingFile(string directory, string target)
+    {
+        var image = File.ReadAllBytes(Create(directory, "vmdk", "1M"));
+        var offset = (int)BinaryPrimitives.ReadUInt64LittleEndian(image.AsSpan(28)) * 512;
+        var length = (int)BinaryPrimitives.ReadUInt64LittleEndian(image.AsSpan(36)) * 512;
+        var text = System.Text.Encoding.ASCII.GetString(image, offset, length).TrimEnd('\0');
+        var rewritten = System.Text.RegularExpressions.Regex.Replace(text, @"RW (\d+) SPARSE ""[^""]*""", $"RW $1 FLAT \"{target}\" 0");
+        if (rewritten == text)
+        {
+            throw new InvalidOperationException("qemu-img's vmdk descriptor has no SPARSE extent line to rewrite");
+        }
+        image.AsSpan(offset, length).Clear();
+        System.Text.Encoding.ASCII.GetBytes(rewritten).CopyTo(image.AsSpan(offset));
+        return image;
+    }
+
+    /// <summary>The text descriptor of a monolithicFlat vmdk (its data in a second file), as a client would upload it.</summary>
+    public static byte[] VmdkDescriptorOnly(string directory) =>
+        File.ReadAllBytes(Create(directory, "vmdk", "1M", "subformat=monolithicFlat"));
+
     /// <summary>qemu-img info's "virtual-size" of the file.</summary>
     public static long VirtualSize(string path, string format)
     {

@@ -102,7 +102,8 @@ public sealed class FormatInspectionTests : IDisposable
             sniffer.Feed(image.AsSpan(at, length));
             at += length;
         }
-        return sniffer.Result();
+        var (format, virtualSize, _) = sniffer.Result();
+        return (format, virtualSize);
     }
 
     /// <summary>An upload body that hands its bytes out in odd-sized pieces, as a network does.</summary>

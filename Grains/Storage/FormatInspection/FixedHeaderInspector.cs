@@ -8,6 +8,7 @@ public abstract class FixedHeaderInspector : IFormatInspector
 {
     private readonly CaptureRegion _header;
     private long? _virtualSize;
+    private string? _unsafe;
     private bool _parsed;
 
     protected FixedHeaderInspector(long offset, int length) => _header = new CaptureRegion(offset, length);
@@ -26,14 +27,20 @@ public abstract class FixedHeaderInspector : IFormatInspector
         if (_header.Complete)
         {
             _virtualSize = Parse(_header.Bytes);
+            _unsafe = _virtualSize is null ? null : Unsafe(_header.Bytes);
             _parsed = Done = true;
         }
     }
 
     public long? VirtualSize(long totalSize) => _parsed ? _virtualSize : null;
 
+    string? IFormatInspector.Unsafe => _unsafe;
+
     /// <summary>The virtual size the header states, or null when it is not this format's header.</summary>
     protected abstract long? Parse(ReadOnlySpan<byte> header);
+
+    /// <summary>Why a header that parsed describes an unsafe image; null when it is safe.</summary>
+    protected virtual string? Unsafe(ReadOnlySpan<byte> header) => null;
 
     /// <summary>A size read from a header as unsigned, kept only when it fits a long and is not zero.</summary>
     protected static long? Positive(ulong size) => size is > 0 and <= long.MaxValue ? (long)size : null;

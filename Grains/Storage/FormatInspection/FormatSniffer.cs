@@ -36,16 +36,19 @@ public sealed class FormatSniffer
         _offset += block.Length;
     }
 
-    /// <summary>The first format whose header the bytes carry, with the virtual size it states; nulls when none.</summary>
-    public (string? Format, long? VirtualSize) Result()
+    /// <summary>
+    /// The first format whose header the bytes carry, with the virtual size it states and why that
+    /// image is unsafe (null when safe); nulls when no format's header is there.
+    /// </summary>
+    public (string? Format, long? VirtualSize, string? Unsafe) Result()
     {
         foreach (var inspector in _inspectors)
         {
             if (inspector.VirtualSize(_offset) is { } size)
             {
-                return (inspector.Format, size);
+                return (inspector.Format, size, inspector.Unsafe);
             }
         }
-        return (null, null);
+        return (null, null, null);
     }
 }

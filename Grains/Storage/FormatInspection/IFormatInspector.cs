@@ -22,4 +22,11 @@ public interface IFormatInspector
     /// fed; null when the bytes are not this format or its header is unreadable.
     /// </summary>
     long? VirtualSize(long totalSize);
+
+    /// <summary>
+    /// Why the image would be unsafe to hand to a hypervisor (it names other files: a backing
+    /// file, an external data file, extents elsewhere), once the format was recognised; null when
+    /// it is safe or not this format. The format-inspection extension refuses such images.
+    /// </summary>
+    string? Unsafe => null;
 }

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Glance.Grains.Properties;
+namespace Glance.Grains.Extensions.PropertyProtections;
 
 /// <summary>
 /// Glance's property protections (roles format): an optional rules file of sections, each a
@@ -121,14 +121,4 @@ public sealed class PropertyProtections
             throw GlanceException.Forbidden($"Property '{name}' is protected: your roles may not {operation} it.");
         }
     }
-}
-
-/// <summary>Where the rules file is: <c>Glance:PropertyProtections:File</c>.</summary>
-public sealed class PropertyProtectionOptions
-{
-    /// <summary>The configuration section.</summary>
-    public const string Section = "Glance:PropertyProtections";
-
-    /// <summary>Path of the rules file; none means no protections.</summary>
-    public string? File { get; set; }
 }

@@ -1,0 +1,139 @@
+using System.Text.Json;
+
+namespace Glance.Grains.Extensions.Quotas;
+
+/// <summary>
+/// The quotas rule on the public contract: before an image is created, an upload begins or an
+/// import starts, the owner's ledger (<see cref="IProjectQuotaGrain"/>) must grant what it needs,
+/// else 413 naming the limit. What an upload reserves stays reserved until it completes or is
+/// aborted (renewals keep it), and an upload of unknown size may write only what was reserved.
+/// </summary>
+internal sealed class QuotaFilter(IGrainFactory grains) : PublicGrainCallFilter
+{
+    protected override async Task OnPublicCallAsync(IIncomingGrainCallContext context)
+    {
+        if (context.TargetContext.GrainInstance is not IUploadInspection image)
+        {
+            await context.Invoke();
+            return;
+        }
+        switch (context.InterfaceMethod.Name)
+        {
+            case nameof(IImageGrain.CreateAsync):
+                await WhileReservedAsync(OwnerOfNew(context), context.TargetId.GetGuidKey(), new QuotaNeed(Images: 1), context);
+                break;
+            case nameof(IImageGrain.BeginUploadAsync):
+                await BeginUploadAsync(context, image);
+                break;
+            case nameof(IImageGrain.ImportAsync):
+                // Like Glance: no import while the project is at its size limit; a web-download from
+                // queued is one more image in upload (a staged image already counts as one).
+                var (owner, status) = image.Standing;
+                // No image share here: a staged image's bytes must stay counted while its import starts.
+                await WhileReservedAsync(owner, null, new QuotaNeed(Uploading: status == ImageStatus.Uploading ? 0 : 1, Bytes: null), context);
+                break;
+            case nameof(IImageGrain.RenewUploadAsync):
+                await context.Invoke();
+                if (context.Result is true && image.Standing.Owner is { } renewing)
+                {
+                    await Ledger(renewing).TouchAsync((Guid)context.Request.GetArgument(0)!);
+                }
+                break;
+            case nameof(IImageGrain.CompleteUploadAsync) or nameof(IImageGrain.AbortUploadAsync):
+                var ending = image.Standing.Owner;
+                try
+                {
+                    await context.Invoke();
+                }
+                finally
+                {
+                    if (ending is not null)
+                    {
+                        await Ledger(ending).ReleaseAsync((Guid)context.Request.GetArgument(0)!);
+                    }
+                }
+                break;
+            default:
+                await context.Invoke();
+                break;
+        }
+    }
+
+    private async Task BeginUploadAsync(IIncomingGrainCallContext context, IUploadInspection image)
+    {
+        if (image.Standing.Owner is not { } owner)
+        {
+            await context.Invoke();
+            return;
+        }
+        var declared = (long?)context.Request.GetArgument(2);
+        // The whole image while it uploads: itself, one in upload, and the bytes to come.
+        var need = (UploadTarget)context.Request.GetArgument(1)! == UploadTarget.File
+            ? new QuotaNeed(Images: 1, Uploading: 1, Bytes: declared)
+            : new QuotaNeed(Images: 1, Uploading: 1, StagedBytes: declared);
+        var ledger = Ledger(owner);
+        var reservation = Guid.NewGuid();
+        var reserved = await ledger.ReserveAsync(reservation, context.TargetId.GetGuidKey(), need);
+        try
+        {
+            await context.Invoke();
+        }
+        catch
+        {
+            await ledger.ReleaseAsync(reservation);
+            throw;
+        }
+        var ticket = (UploadTicket)context.Result!;
+        // Held under the upload's id until it completes or is aborted.
+        await ledger.RetainAsync(reservation, ticket.UploadId);
+        if (reserved is { } bytes && bytes < ticket.MaxBytes)
+        {
+            context.Result = ticket with { MaxBytes = bytes };
+        }
+    }
+
+    private async Task WhileReservedAsync(string? owner, Guid? image, QuotaNeed need, IIncomingGrainCallContext context)
+    {
+        if (owner is null)
+        {
+            await context.Invoke();
+            return;
+        }
+        var ledger = Ledger(owner);
+        var reservation = Guid.NewGuid();
+        await ledger.ReserveAsync(reservation, image, need);
+        try
+        {
+            await context.Invoke();
+        }
+        finally
+        {
+            // The catalog counts what the call did from now on.
+            await ledger.ReleaseAsync(reservation);
+        }
+    }
+
+    private IProjectQuotaGrain Ledger(string owner) => grains.GetGrain<IProjectQuotaGrain>(owner);
+
+    /// <summary>Whose the new image will be: an <c>owner</c> given in the draft, else the caller's project.</summary>
+    private static string? OwnerOfNew(IIncomingGrainCallContext context)
+    {
+        var caller = (Caller)context.Request.GetArgument(0)!;
+        if (context.Request.GetArgument(1) is ImageDraft draft && draft.Attributes.TryGetValue("owner", out var json))
+        {
+            try
+            {
+                using var owner = JsonDocument.Parse(json);
+                if (owner.RootElement.ValueKind == JsonValueKind.String)
+                {
+                    return owner.RootElement.GetString();
+                }
+            }
+            catch (JsonException)
+            {
+                // The grain refuses the draft itself.
+            }
+        }
+        return caller.ProjectId;
+    }
+}

@@ -1,0 +1,49 @@
+using System.Text.Json;
+using Glance.Api.Tests.Support;
+
+namespace Glance.Api.Tests;
+
+/// <summary>Server templates as the <c>server-templates</c> extension: listed (kind api) when on, gone when off.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class TemplatesExtensionTests(ApiFixture fixture)
+{
+    [Fact]
+    public async Task It_is_listed_as_an_api_extension()
+    {
+        var extension = Expect.Status(await fixture.Client.GetAsync("/v2/extensions/server-templates", Persona.P1), 200).Json.GetProperty("extension");
+        Assert.Equal("api", Expect.Str(extension, "kind"));
+        Assert.Equal("Server templates", Expect.Str(extension, "name"));
+    }
+}
+
+/// <summary>The service with the extension switched off: no routes, no listing, no shipped templates created.</summary>
+public sealed class TemplatesExtensionOffTests : IAsyncLifetime
+{
+    private GlanceServer? _server;
+
+    private GlanceClient Client => (_server ?? throw new InvalidOperationException("not started")).Client;
+
+    public Task InitializeAsync()
+    {
+        _server = new GlanceServer(_ => new Dictionary<string, string?> { ["Glance:Extensions:server-templates:Enabled"] = "false" });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Switched_off_it_has_no_routes_and_is_not_listed()
+    {
+        using var list = JsonDocument.Parse(Expect.Status(await Client.GetAsync("/v2/extensions", Persona.P1), 200).Text);
+        Assert.DoesNotContain(list.RootElement.GetProperty("extensions").EnumerateArray(), e => e.GetProperty("alias").GetString() == "server-templates");
+        Expect.Status(await Client.GetAsync("/v2/templates", Persona.P1), 404);
+        Expect.Status(await Client.PostJsonAsync("/v2/templates", Persona.P1, "{}"), 404);
+        Expect.Status(await Client.GetAsync("/v2/images", Persona.P1), 200);
+    }
+}
