@@ -86,6 +86,6 @@ public interface ITemplateRenderGrain : IGrainWithIntegerKey
 public interface ITemplateCatalogGrain : IGrainWithIntegerKey
 {
     /// <summary>One page of the templates the caller may list, in the query's order.</summary>
-    [Alias("list")]
+    [ReadOnly, Alias("list")]
     Task<ImmutableArray<TemplateRecord>> ListAsync(Caller caller, TemplateQuery query);
 }

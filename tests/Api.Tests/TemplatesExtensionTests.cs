@@ -47,3 +47,49 @@ public sealed class TemplatesExtensionOffTests : IAsyncLifetime
         Expect.Status(await Client.GetAsync("/v2/images", Persona.P1), 200);
     }
 }
+
+/// <summary>With audit events on: template changes and renders are recorded, a hidden parameter's value is not.</summary>
+public sealed class TemplatesAuditTests : IAsyncLifetime
+{
+    private GlanceServer? _server;
+
+    private GlanceClient Client => (_server ?? throw new InvalidOperationException("not started")).Client;
+
+    public Task InitializeAsync()
+    {
+        _server = new GlanceServer(_ => new Dictionary<string, string?> { ["Glance:Extensions:audit-events:Enabled"] = "true" });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Hidden_values_never_reach_the_audit_log()
+    {
+        var image = await Client.CreateUploadableAsync(Persona.P1);
+        await Client.UploadOkAsync(image, Persona.P1, ImageBytes.Bytes(16));
+        var created = Expect.Status(await Client.PostJsonAsync("/v2/templates", Persona.P1, GlanceClient.Json(new
+        {
+            name = "audited",
+            version = new
+            {
+                image = new { id = image },
+                parameters = new { pw = new { type = "string", hidden = true } },
+                configuration = new { format = "cloud-config", template = "#cloud-config\nwrite_files:\n  - path: /x\n    content: {{ parameters.pw }}\n" },
+            },
+        })), 201).Json;
+        var id = Expect.Str(created, "id");
+        var rendered = Expect.Status(await Client.PostJsonAsync($"/v2/templates/{id}/render", Persona.P1, GlanceClient.Json(new { parameters = new { pw = "sw0rdfish-secret" } })), 200);
+        Assert.Contains("sw0rdfish-secret", rendered.Text);
+        var events = Expect.Status(await Client.GetAsync("/v2/events?limit=100", Persona.Admin), 200);
+        var operations = events.Json.GetProperty("events").EnumerateArray().Where(e => Expect.Str(e, "target") == id).Select(e => Expect.Str(e, "operation")).ToList();
+        Assert.Contains("template.create", operations);
+        Assert.DoesNotContain("sw0rdfish-secret", events.Text);
+    }
+}
