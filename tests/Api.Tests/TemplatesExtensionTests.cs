@@ -17,26 +17,8 @@ public sealed class TemplatesExtensionTests(ApiFixture fixture)
 }
 
 /// <summary>The service with the extension switched off: no routes, no listing, no shipped templates created.</summary>
-public sealed class TemplatesExtensionOffTests : IAsyncLifetime
+public sealed class TemplatesExtensionOffTests() : TemplatesServerTests("server-templates", "false")
 {
-    private GlanceServer? _server;
-
-    private GlanceClient Client => (_server ?? throw new InvalidOperationException("not started")).Client;
-
-    public Task InitializeAsync()
-    {
-        _server = new GlanceServer(_ => new Dictionary<string, string?> { ["Glance:Extensions:server-templates:Enabled"] = "false" });
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Switched_off_it_has_no_routes_and_is_not_listed()
     {
@@ -49,26 +31,8 @@ public sealed class TemplatesExtensionOffTests : IAsyncLifetime
 }
 
 /// <summary>With audit events on: template changes and renders are recorded, a hidden parameter's value is not.</summary>
-public sealed class TemplatesAuditTests : IAsyncLifetime
+public sealed class TemplatesAuditTests() : TemplatesServerTests("audit-events", "true")
 {
-    private GlanceServer? _server;
-
-    private GlanceClient Client => (_server ?? throw new InvalidOperationException("not started")).Client;
-
-    public Task InitializeAsync()
-    {
-        _server = new GlanceServer(_ => new Dictionary<string, string?> { ["Glance:Extensions:audit-events:Enabled"] = "true" });
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Hidden_values_never_reach_the_audit_log()
     {
@@ -92,4 +56,19 @@ public sealed class TemplatesAuditTests : IAsyncLifetime
         Assert.Contains("template.create", operations);
         Assert.DoesNotContain("sw0rdfish-secret", events.Text);
     }
+}
+
+/// <summary>A service of its own with one extension switched on or off.</summary>
+public abstract class TemplatesServerTests(string extension, string enabled) : IAsyncLifetime
+{
+    private readonly GlanceServer _server = new(_ => new Dictionary<string, string?> { [$"Glance:Extensions:{extension}:Enabled"] = enabled });
+
+    /// <summary>A client of the service.</summary>
+    protected GlanceClient Client => _server.Client;
+
+    /// <inheritdoc />
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task DisposeAsync() => _server.DisposeAsync().AsTask();
 }
