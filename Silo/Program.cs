@@ -1,4 +1,5 @@
 using Glance.Grains.Hosting;
+using Glance.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -22,4 +23,6 @@ if (args.FirstOrDefault() == "status")
 }
 var builder = Host.CreateApplicationBuilder(args);
 builder.UseOrleans(silo => silo.AddGlance(builder.Configuration));
+// Orleans' and the service's metrics (and spans, logs) to an OpenTelemetry collector when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+builder.Services.AddGlanceOpenTelemetry(builder.Configuration);
 builder.Build().Run();

@@ -1,3 +1,5 @@
+using Glance.Grains.Telemetry;
+
 namespace Glance.Api.Errors;
 
 /// <summary>
@@ -39,6 +41,10 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         {
             logger.LogError(e, "Unhandled error for {Method} {Path}", context.Request.Method, context.Request.Path);
             await ErrorResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, "The server has either erred or is incapable of performing the requested operation.");
+        }
+        finally
+        {
+            GlanceMetrics.Answered(context.Response.StatusCode);
         }
     }
 

@@ -9,6 +9,7 @@ using Glance.Api.Metadefs;
 using Glance.Api.Properties;
 using Glance.Api.Schemas;
 using Glance.Api.Tasks;
+using Glance.Api.Telemetry;
 using Glance.Api.Versions;
 using Glance.Grains.Hosting;
 
@@ -28,6 +29,7 @@ public static class GlanceApiExtensions
         builder.Services.AddSingleton<ReadinessChecks>();
         builder.AddGlanceExtensionsApi();
         builder.AddKeystoneIdentity();
+        builder.AddGlanceTelemetry();
         // Ctrl+C and SIGTERM end the process within a bound, whatever the clients do (BoundedShutdown).
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = BoundedShutdown.ShutdownTimeout);
         builder.Services.AddHostedService<BoundedShutdown>();
@@ -52,6 +54,8 @@ public static class GlanceApiExtensions
     /// <summary>The middleware pipeline: errors, request id, version negotiation, identity.</summary>
     public static WebApplication UseGlanceApi(this WebApplication app)
     {
+        // The log scope of the request around everything, even the error middleware's lines.
+        app.UseGlanceTelemetry();
         // Errors first, so that even a refused request id gets a JSON answer.
         app.UseMiddleware<ErrorMiddleware>();
         app.UseMiddleware<RequestIdMiddleware>();
@@ -80,6 +84,7 @@ public static class GlanceApiExtensions
         app.MapPropertyDefinitionsApi();
         app.MapImagePropertiesApi();
         app.MapMetadefsApi();
+        app.MapGlanceTelemetry();
         app.MapExtensionsApi();
         // oslo.middleware's healthcheck, which Glance's pipeline answers first: what load balancers probe.
         app.MapMethods("/healthcheck", [HttpMethods.Get, HttpMethods.Head], () => TypedResults.Text("OK"))

@@ -28,6 +28,7 @@ public sealed class RequestIdMiddleware(RequestDelegate next)
             throw new BadHttpRequestException($"Request id is longer than {MaxLength} characters.", StatusCodes.Status431RequestHeaderFieldsTooLarge);
         }
         Orleans.Runtime.RequestContext.Set(ContextKey, id);
+        Telemetry.RequestTelemetry.RequestIdentified(context, id);
         return next(context);
     }
 

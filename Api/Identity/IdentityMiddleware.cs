@@ -1,4 +1,5 @@
 using Glance.Api.Errors;
+using Glance.Api.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Glance.Api.Identity;
@@ -21,7 +22,7 @@ public sealed class IdentityMiddleware(RequestDelegate next, IOptions<IdentityOp
 
     public Task InvokeAsync(HttpContext context)
     {
-        if (!context.Request.Path.StartsWithSegments("/v2"))
+        if (!context.Request.Path.StartsWithSegments("/v2") && context.GetEndpoint()?.Metadata.GetMetadata<IdentityRequired>() is null)
         {
             return next(context);
         }
@@ -54,6 +55,7 @@ public sealed class IdentityMiddleware(RequestDelegate next, IOptions<IdentityOp
                 Roles(headers["X-Roles"].ToString()));
         }
         context.Features.Set(caller);
+        RequestTelemetry.CallerIdentified(context, caller);
         return next(context);
     }
 
@@ -89,6 +91,7 @@ public sealed class IdentityMiddleware(RequestDelegate next, IOptions<IdentityOp
             throw Unauthenticated();
         }
         context.Features.Set(caller);
+        RequestTelemetry.CallerIdentified(context, caller);
         await next(context);
     }
 
@@ -106,6 +109,9 @@ public sealed class IdentityMiddleware(RequestDelegate next, IOptions<IdentityOp
     /// <summary>Role names as Glance compares them: lower-cased.</summary>
     internal static ImmutableArray<string> Roles(IEnumerable<string> roles) => [.. roles.Select(r => r.ToLowerInvariant())];
 }
+
+/// <summary>Endpoint metadata: identity runs for this endpoint although it is not under <c>/v2</c>.</summary>
+public sealed class IdentityRequired;
 
 /// <summary>Access to the request's caller.</summary>
 public static class CallerHttpContextExtensions

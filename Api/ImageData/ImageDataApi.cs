@@ -2,6 +2,7 @@ using System.Globalization;
 using Glance.Api.Identity;
 using Glance.Api.Images;
 using Glance.Grains.Storage;
+using Glance.Grains.Telemetry;
 using Microsoft.Net.Http.Headers;
 
 namespace Glance.Api.ImageData;
@@ -94,6 +95,7 @@ public static class ImageDataApi
         {
             return;
         }
+        using var sent = GlanceMetrics.Download();
         await using var bytes = await store.OpenReadAsync(data.DataKey, offset, length, context.RequestAborted);
         // Read straight into the response pipe's buffers: no intermediate copy.
         // Flushing every 256 KiB (one pool block) rather than every read keeps sends large;
@@ -107,6 +109,7 @@ public static class ImageDataApi
             {
                 writer.Advance(read);
                 unflushed += read;
+                sent.Bytes += read;
             }
             if (read == 0 || unflushed >= FlushEvery)
             {

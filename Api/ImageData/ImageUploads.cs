@@ -1,5 +1,6 @@
 using Glance.Api.Images;
 using Glance.Grains.Storage;
+using Glance.Grains.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Glance.Api.ImageData;
@@ -17,6 +18,7 @@ public sealed class ImageUploads(IGrainFactory grains, IImageDataStore store, IL
     /// <summary>Streams <paramref name="context"/>'s request body into image <paramref name="id"/>'s data or staging area.</summary>
     public async Task<ImageRecord> UploadAsync(HttpContext context, string id, Caller caller, UploadTarget target, long? declaredSize)
     {
+        using var inFlight = GlanceMetrics.Upload();
         var grain = grains.Image(id);
         var ticket = await grain.BeginUploadAsync(caller, target, declaredSize);
         // The ticket's limit replaces Kestrel's 30 MB default; the hashing stream enforces it.

@@ -81,6 +81,30 @@ public static class ImportApi
         w.WritePropertyName("result");
         WriteJson(w, task.ResultJson);
         w.WriteString("message", task.Message);
+        WriteProgress(w, task);
+        w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// A running import's progress, a key Glance does not send (clients ignore unknown keys; the
+    /// task schema allows them): <c>"progress": {"bytes_done": n, "bytes_total": n or null}</c>.
+    /// </summary>
+    public static void WriteProgress(Utf8JsonWriter w, ImageTask task)
+    {
+        if (task.BytesDone is not { } done)
+        {
+            return;
+        }
+        w.WriteStartObject("progress");
+        w.WriteNumber("bytes_done", done);
+        if (task.BytesTotal is { } total)
+        {
+            w.WriteNumber("bytes_total", total);
+        }
+        else
+        {
+            w.WriteNull("bytes_total");
+        }
         w.WriteEndObject();
     }
 

@@ -122,6 +122,7 @@ public static class TasksApi
             w.WriteString("user_id", task.UserId);
         }
         WriteExpiry(w, task);
+        ImportApi.WriteProgress(w, task);
         w.WriteEndObject();
     }
 

@@ -115,4 +115,8 @@ public sealed record ImageTask
     [Id(11)] public string? RequestId { get; init; }
     /// <summary>The user that started it.</summary>
     [Id(12)] public string? UserId { get; init; }
+    /// <summary>Bytes an import in progress has done; null when it is not running here.</summary>
+    [Id(13)] public long? BytesDone { get; init; }
+    /// <summary>The bytes an import in progress has to do, when known (the source's size); null otherwise.</summary>
+    [Id(14)] public long? BytesTotal { get; init; }
 }

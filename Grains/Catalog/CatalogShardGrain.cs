@@ -57,6 +57,9 @@ public sealed class CatalogShardGrain(ICatalogStore store, PropertyProtections p
         Task.FromResult(_entries.Values.Where(e => e.Image.Owner == owner && !excluded.Contains(e.Image.Id))
             .Aggregate(ProjectUsage.None, (sum, e) => sum + ProjectUsage.Of(e.Image)));
 
+    Task<ImmutableDictionary<ImageStatus, long>> ICatalogShardGrain.CountByStatusAsync() =>
+        Task.FromResult(_entries.Values.CountBy(e => e.Image.Status).ToImmutableDictionary(c => c.Key, c => (long)c.Value));
+
     Task<ImmutableArray<ImageRecord>> ICatalogShardGrain.QueryAsync(Caller caller, ImageQuery query, ImageRecord? after)
     {
         var ordering = new ImageOrdering(query.Sort);

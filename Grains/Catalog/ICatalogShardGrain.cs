@@ -24,6 +24,10 @@ public interface ICatalogShardGrain : IGrainWithIntegerKey
     [ReadOnly, Alias("usage")]
     Task<long> UsageAsync(string owner);
 
+    /// <summary>How many images this shard lists in each status (the images gauge of <c>/metrics</c>).</summary>
+    [ReadOnly, Alias("count-by-status")]
+    Task<ImmutableDictionary<ImageStatus, long>> CountByStatusAsync();
+
     /// <summary>
     /// What <paramref name="owner"/>'s images in this shard count for the quotas extension, leaving
     /// out <paramref name="excluded"/> (images whose share a reservation stands for while it is held).

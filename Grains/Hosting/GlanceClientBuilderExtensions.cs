@@ -1,3 +1,4 @@
+using Glance.Grains.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
@@ -30,6 +31,7 @@ public static class GlanceClientBuilderExtensions
             clustering.TableServiceClient = AzureCluster.Tables(azure);
             clustering.TableName = azure.ClusteringTable;
         });
+        client.AddGlanceTelemetry(configuration);
         client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = AzureCluster.ResponseTimeout);
         if (ClusterTlsOptions.From(configuration) is { Enabled: true } tls)
         {

@@ -5,6 +5,7 @@ using Glance.Grains.Images;
 using Glance.Grains.Recovery;
 using Glance.Grains.Storage;
 using Glance.Grains.Tasks;
+using Glance.Grains.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -113,6 +114,7 @@ public static class GlanceSiloBuilderExtensions
         silo.Services.TryAddSingleton(PropertyProtections.None);
         silo.AddGlanceImport(configuration);
         silo.AddGlanceTasks(configuration);
+        silo.AddGlanceTelemetry(configuration);
         return silo;
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Glance.Grains.Storage;
 using Glance.Grains.Tasks;
+using Glance.Grains.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -33,7 +34,7 @@ public sealed partial class ImageGrain : IImageTaskSource
     private readonly HashSet<Guid> _unsentTasks = [];
     private IGrainTimer? _taskSender;
 
-    private sealed record RunningImport(Guid TaskId, CancellationTokenSource Cancel);
+    private sealed record RunningImport(Guid TaskId, CancellationTokenSource Cancel, ImportProgress Progress);
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -176,7 +177,8 @@ public sealed partial class ImageGrain : IImageTaskSource
 
         // Keep the activation (and so the run) alive until the import ends.
         DelayDeactivation(Timeout.InfiniteTimeSpan);
-        var running = new RunningImport(taskId, new CancellationTokenSource());
+        var running = new RunningImport(taskId, new CancellationTokenSource(), new ImportProgress(draft.Import.Staged?.Size));
+        GlanceMetrics.ImportStarted(body.Method);
         _running = running;
         _ = RunImportAsync(draft.Import, running);
     }
@@ -191,13 +193,17 @@ public sealed partial class ImageGrain : IImageTaskSource
             // A legacy import's task is not the image's in Glance (its image_id is unset): /v2/tasks shows it.
             .Where(t => t.Type == ImportMethods.TaskType)
             .Where(t => caller.IsAdmin || t.Owner is null || t.Owner == caller.ProjectId)
-            .Select(t => t.ToRecord(Id))
+            .Select(WithProgress)
             .ToImmutableArray();
         return Task.FromResult(tasks);
     }
 
     Task<ImageTask?> IImageTaskSource.GetTaskAsync(Guid taskId) =>
-        Task.FromResult(state.State.Tasks.Find(t => t.Id == taskId)?.ToRecord(Id));
+        Task.FromResult(state.State.Tasks.Find(t => t.Id == taskId) is { } task ? WithProgress(task) : null);
+
+    /// <summary>The task's record, with its progress while it runs here.</summary>
+    private ImageTask WithProgress(TaskState task) =>
+        _running is { } running && running.TaskId == task.Id ? running.Progress.Apply(task.ToRecord(Id)) : task.ToRecord(Id);
 
     Task IImageTaskSource.SendTasksAsync()
     {
@@ -412,7 +418,7 @@ public sealed partial class ImageGrain : IImageTaskSource
             }
             else
             {
-                data = await Task.Run(() => TransferAsync(import, cancellation), CancellationToken.None);
+                data = await Task.Run(() => TransferAsync(import, running.Progress, cancellation), CancellationToken.None);
             }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
@@ -424,6 +430,7 @@ public sealed partial class ImageGrain : IImageTaskSource
             error = Describe(exception);
             logger.LogInformation(exception, "Import {TaskId} of image {ImageId} failed", import.TaskId, Id);
         }
+        GlanceMetrics.ImportFinished(import.Method, error is null);
         try
         {
             await self.FinishImportAsync(import.TaskId, import.DataKey, data, error);
@@ -444,7 +451,7 @@ public sealed partial class ImageGrain : IImageTaskSource
     }
 
     /// <summary>Moves the bytes into <see cref="PendingImport.DataKey"/>; on failure nothing is left there.</summary>
-    private async Task<UploadedData> TransferAsync(PendingImport import, CancellationToken cancellation)
+    private async Task<UploadedData> TransferAsync(PendingImport import, ImportProgress progress, CancellationToken cancellation)
     {
         try
         {
@@ -457,7 +464,7 @@ public sealed partial class ImageGrain : IImageTaskSource
                 // Size, hashes and header were measured when the data was staged.
                 return staged;
             }
-            return await DownloadAsync(import, cancellation);
+            return await DownloadAsync(import, progress, cancellation);
         }
         catch
         {
@@ -466,7 +473,7 @@ public sealed partial class ImageGrain : IImageTaskSource
         }
     }
 
-    private async Task<UploadedData> DownloadAsync(PendingImport import, CancellationToken cancellation)
+    private async Task<UploadedData> DownloadAsync(PendingImport import, ImportProgress progress, CancellationToken cancellation)
     {
         var options = importOptions.Value;
         var http = httpClients.CreateClient(WebDownloadFilter.HttpClientName);
@@ -499,6 +506,8 @@ public sealed partial class ImageGrain : IImageTaskSource
             }
             await using var body = await response.Content.ReadAsStreamAsync(cancellation);
             using var measuring = new HashingReadStream(body, import.MaxBytes, options.WebDownloadTimeout);
+            progress.Total = expected;
+            progress.Source = measuring;
             await dataStore.WriteAsync(import.DataKey, measuring, cancellation);
             var data = await measuring.ResultAsync();
             if (expected is { } length && length != data.Size)

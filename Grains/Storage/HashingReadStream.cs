@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Glance.Grains.Storage.FormatInspection;
+using Glance.Grains.Telemetry;
 
 namespace Glance.Grains.Storage;
 
@@ -54,6 +56,8 @@ public sealed class HashingReadStream : ReadOnlyStream
     private Microsoft.Win32.SafeHandles.SafeFileHandle? _file;
     private int _next;
     private long _total;
+    // Stopwatch ticks spent hashing, both hashes added (the hash time metric).
+    private long _hashTicks;
     private bool _disposed;
 
     /// <summary>Wraps <paramref name="source"/>, allowing at most <paramref name="maxBytes"/> bytes.</summary>
@@ -74,7 +78,7 @@ public sealed class HashingReadStream : ReadOnlyStream
     }
 
     /// <summary>Bytes read so far.</summary>
-    public long BytesRead => _total;
+    public long BytesRead => Volatile.Read(ref _total);
 
     /// <summary>True when a read gave up because the source sent nothing for the idle timeout.</summary>
     public bool TimedOut { get; private set; }
@@ -83,6 +87,7 @@ public sealed class HashingReadStream : ReadOnlyStream
     public async Task<UploadedData> ResultAsync()
     {
         await DrainAsync();
+        GlanceMetrics.Hashed(Interlocked.Read(ref _hashTicks));
         var (format, virtualSize, unsafeReason) = _format.Result();
         return new UploadedData(
             _total,
@@ -167,13 +172,16 @@ public sealed class HashingReadStream : ReadOnlyStream
             return data;
         }
         _offsets[slot] = _total;
-        _total += data.Length;
+        Volatile.Write(ref _total, _total + data.Length);
+        GlanceMetrics.DataReceived(data.Length);
         _format.Feed(data.Span);
         _next = (slot + 1) % Ring;
         if (_md5Lane is null || _shaLane is null)
         {
+            var started = Stopwatch.GetTimestamp();
             _md5.AppendData(data.Span);
             _sha512.AppendData(data.Span);
+            HashedSince(started);
             _piecesTaken[slot] = 0;
             WritePieces(slot, data.Span);
             _free.Release();
@@ -248,6 +256,8 @@ public sealed class HashingReadStream : ReadOnlyStream
         }
     }
 
+    private void HashedSince(long started) => Interlocked.Add(ref _hashTicks, Stopwatch.GetTimestamp() - started);
+
     /// <summary>A block is free again once both lanes are done with it.</summary>
     private void BlockDone(int slot)
     {
@@ -297,7 +307,9 @@ public sealed class HashingReadStream : ReadOnlyStream
                     {
                         try
                         {
+                            var started = Stopwatch.GetTimestamp();
                             _hash.AppendData(item.Block.Span);
+                            _owner.HashedSince(started);
                             // A stream that is not a file takes the block in one write, in order: the sha512 lane's.
                             if (_owner._file is not null || _hash == _owner._sha512)
                             {

@@ -91,12 +91,34 @@ public sealed class TaskGrain(
         return task;
     }
 
-    Task<ImageTask> ITaskGrain.GetAsync(Caller caller)
+    async Task<ImageTask> ITaskGrain.GetAsync(Caller caller)
     {
         TaskAccess.Demand(options.Value, caller);
-        return state.State.Task is { } task && !IsExpired(task) && TaskAccess.CanSee(caller, task)
-            ? Task.FromResult(task)
+        var task = state.State.Task is { } found && !IsExpired(found) && TaskAccess.CanSee(caller, found)
+            ? found
             : throw GlanceException.NotFound($"Could not find task {Id}");
+        return task.Status == ImageTaskStatus.Processing && (task.ImageId ?? state.State.Legacy?.ImageId) is { } imageId
+            ? await WithProgressAsync(task, imageId)
+            : task;
+    }
+
+    /// <summary>
+    /// A running import's progress lives in its image grain's memory (<see cref="ImportProgress"/>),
+    /// not in reports: ask it (a read that interleaves, so it cannot deadlock with a report on its way here).
+    /// </summary>
+    private async Task<ImageTask> WithProgressAsync(ImageTask task, Guid imageId)
+    {
+        try
+        {
+            var live = await GrainFactory.GetGrain<IImageTaskSource>(imageId).GetTaskAsync(task.Id);
+            return live is { BytesDone: not null } ? task with { Message = live.Message, BytesDone = live.BytesDone, BytesTotal = live.BytesTotal } : task;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // Progress is extra: the task as recorded is still the answer.
+            logger.LogDebug("Reading the progress of task {TaskId} from image {ImageId} failed: {Error}", task.Id, imageId, exception.Message);
+            return task;
+        }
     }
 
     Task ITaskRecorder.RecordAsync(ImageTask task) => MergeAsync(task);

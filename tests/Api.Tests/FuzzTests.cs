@@ -469,6 +469,7 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         new("HEAD", "/healthz"),
         new("GET", "/readyz"),
         new("HEAD", "/readyz"),
+        new("GET", "/metrics"),
         new("POST", "/v2/images", BodyKind.Json, """{"name":"fz","disk_format":"raw","container_format":"bare","fz_k":""", "\"v\"", "}"),
         new("GET", "/v2/images"),
         new("GET", "/v2/images/{id}"),

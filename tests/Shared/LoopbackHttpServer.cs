@@ -39,6 +39,9 @@ public sealed class LoopbackHttpServer : IAsyncDisposable
     /// <summary>Serves <paramref name="body"/> at <paramref name="path"/> (200, with a Content-Length unless <paramref name="withLength"/> is false).</summary>
     public void Serve(string path, byte[] body, bool withLength = true) => _routes[path] = new Route(200, body, WithLength: withLength);
 
+    /// <summary>Serves <paramref name="body"/> at <paramref name="path"/> slowly: <paramref name="piece"/> bytes, then a <paramref name="pause"/>, and so on.</summary>
+    public void Throttled(string path, byte[] body, int piece, TimeSpan pause) => _routes[path] = new Route(200, body, Piece: piece, Pause: pause);
+
     /// <summary>Answers <paramref name="path"/> with a bare status.</summary>
     public void Status(string path, int status) => _routes[path] = new Route(status, Encoding.ASCII.GetBytes($"status {status}"));
 
@@ -138,6 +141,15 @@ public sealed class LoopbackHttpServer : IAsyncDisposable
                     }
                     await stream.WriteAsync(route.Body.AsMemory(route.StallAfter), timeout.Token);
                 }
+                else if (route.Piece > 0)
+                {
+                    for (var start = 0; start < route.Body.Length; start += route.Piece)
+                    {
+                        await stream.WriteAsync(route.Body.AsMemory(start, Math.Min(route.Piece, route.Body.Length - start)), timeout.Token);
+                        await stream.FlushAsync(timeout.Token);
+                        await Task.Delay(route.Pause, timeout.Token);
+                    }
+                }
                 else
                 {
                     await stream.WriteAsync(route.Body, timeout.Token);
@@ -203,7 +215,8 @@ public sealed class LoopbackHttpServer : IAsyncDisposable
         _ => "Status",
     };
 
-    private sealed record Route(int Status, byte[] Body, string? Location = null, bool WithLength = true, int StallAfter = 0, Stall? Stall = null);
+    private sealed record Route(int Status, byte[] Body, string? Location = null, bool WithLength = true, int StallAfter = 0, Stall? Stall = null,
+        int Piece = 0, TimeSpan Pause = default);
 
     /// <summary>A response held back mid-body.</summary>
     public sealed class Stall

@@ -1,0 +1,47 @@
+using System.Diagnostics.Metrics;
+using Glance.Grains.Catalog;
+
+namespace Glance.Grains.Telemetry;
+
+/// <summary>
+/// The gauge <c>glance.images</c> (by <c>status</c>): images the catalog lists, cluster-wide, counted
+/// by the catalog shards from the entries they hold in memory, so no image grain is activated.
+/// Every node reports the same cluster-wide numbers: aggregate with <c>max</c>, not <c>sum</c>.
+/// Counted when <see cref="RefreshAsync"/> runs (the API's <c>/metrics</c> runs it before each scrape);
+/// a refresh that fails keeps the last numbers.
+/// </summary>
+public sealed class ImageStatusGauge
+{
+    private static ImmutableDictionary<ImageStatus, long> s_counts = ImmutableDictionary<ImageStatus, long>.Empty;
+
+    private static readonly ObservableGauge<long> Gauge = GlanceMetrics.Meter.CreateObservableGauge("glance.images",
+        () => Enum.GetValues<ImageStatus>().Where(s => s != ImageStatus.Deleted)
+            .Select(s => new Measurement<long>(s_counts.GetValueOrDefault(s), new KeyValuePair<string, object?>("status", WireNames.Of(s)))),
+        "{image}", "Images listed in the catalog (cluster-wide), by status");
+
+    private readonly IGrainFactory _grains;
+    private readonly object _lock = new();
+    private Task? _refreshing;
+
+    /// <summary>A gauge fed from the catalog shards <paramref name="grains"/> reaches.</summary>
+    public ImageStatusGauge(IGrainFactory grains)
+    {
+        _grains = grains;
+        _ = Gauge;
+    }
+
+    /// <summary>Counts again; concurrent callers share one count.</summary>
+    public Task RefreshAsync()
+    {
+        lock (_lock)
+        {
+            return _refreshing is { IsCompleted: false } running ? running : _refreshing = CountAsync();
+        }
+    }
+
+    private async Task CountAsync()
+    {
+        var shards = await Task.WhenAll(CatalogShards.All.Select(s => _grains.GetGrain<ICatalogShardGrain>(s).CountByStatusAsync()));
+        s_counts = shards.SelectMany(s => s).GroupBy(c => c.Key).ToImmutableDictionary(g => g.Key, g => g.Sum(c => c.Value));
+    }
+}
