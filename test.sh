@@ -42,6 +42,15 @@ if [ ! -x /usr/bin/chromium ]; then
   (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null) || echo "could not install chromium"
 fi
 
+if ! command -v cloud-init >/dev/null 2>&1; then
+  # The server-template tests check rendered user_data with `cloud-init schema`; without it they
+  # fail. cloud-init.disabled is written first, so the package never configures this machine at boot.
+  echo "== installing cloud-init (disabled at boot)"
+  export DEBIAN_FRONTEND=noninteractive
+  mkdir -p /etc/cloud && touch /etc/cloud/cloud-init.disabled
+  (apt-get update -qq && apt-get install -y -qq --no-install-recommends cloud-init >/dev/null) || echo "could not install cloud-init"
+fi
+
 echo "== keystone packages"
 # The Keystone tests (xunit's KeystoneTests and scripts/keystone-e2e.sh) start a real Keystone;
 # without the packages they fail, saying why.

@@ -24,6 +24,7 @@ public static class GlanceExtensions
         new AuditEventsExtension(),
         new FormatInspectionExtension(),
         new QuotasExtension(),
+        new ServerTemplates.ServerTemplatesExtension(),
     ];
 
     /// <summary>The settings of one extension.</summary>
