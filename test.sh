@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Glance.Orleans on a fresh machine and prints the totals.
 #  1. installs what the tests need (python3-glanceclient from Debian, for the client test; qemu-utils,
-#     whose qemu-img makes the disk images of the virtual_size tests; the
+#     whose qemu-img makes the disk images of the virtual_size tests; chromium, which the browser
+#     tests of the web console and the API reference page drive; the
 #     pinned Azurite from package-lock.json with `npm ci`, which the Azure Blob store tests start);
 #  2. builds the solution (warnings are errors) and runs the xunit projects (grain tests on an
 #     in-process Orleans cluster, HTTP tests against the real pipeline, the azure profile's
@@ -31,6 +32,23 @@ if ! command -v qemu-img >/dev/null 2>&1; then
   echo "== installing qemu-utils"
   export DEBIAN_FRONTEND=noninteractive
   (apt-get update -qq && apt-get install -y -qq --no-install-recommends qemu-utils >/dev/null) || echo "could not install qemu-utils"
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  # The browser tests (tests/Browser.Tests) drive Debian's Chromium with Playwright; without it they
+  # fail under CI=true (skip elsewhere).
+  echo "== installing chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null) || echo "could not install chromium"
+fi
+
+if ! command -v cloud-init >/dev/null 2>&1; then
+  # The server-template tests check rendered user_data with `cloud-init schema`; without it they
+  # fail. cloud-init.disabled is written first, so the package never configures this machine at boot.
+  echo "== installing cloud-init (disabled at boot)"
+  export DEBIAN_FRONTEND=noninteractive
+  mkdir -p /etc/cloud && touch /etc/cloud/cloud-init.disabled
+  (apt-get update -qq && apt-get install -y -qq --no-install-recommends cloud-init >/dev/null) || echo "could not install cloud-init"
 fi
 
 echo "== keystone packages"

@@ -20,6 +20,7 @@ public static class ExtensionsApi
         new Quotas.QuotasApi(),
         new AuditEvents.AuditEventsApi(),
         new ImageCache.ImageCacheApi(),
+        new ServerTemplates.ServerTemplatesApi(),
     ];
 
     /// <summary>Registers the enabled extensions' services and their API parts' services.</summary>

@@ -6,6 +6,8 @@ using Glance.Api.ImageData;
 using Glance.Api.Images;
 using Glance.Api.Members;
 using Glance.Api.Metadefs;
+using Glance.Api.OpenApi;
+using Glance.Api.Console;
 using Glance.Api.Properties;
 using Glance.Api.Schemas;
 using Glance.Api.Tasks;
@@ -29,6 +31,7 @@ public static class GlanceApiExtensions
         builder.Services.AddSingleton<ReadinessChecks>();
         builder.AddGlanceExtensionsApi();
         builder.AddKeystoneIdentity();
+        builder.Services.AddGlanceOpenApi();
         builder.AddGlanceTelemetry();
         // Ctrl+C and SIGTERM end the process within a bound, whatever the clients do (BoundedShutdown).
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = BoundedShutdown.ShutdownTimeout);
@@ -84,6 +87,8 @@ public static class GlanceApiExtensions
         app.MapPropertyDefinitionsApi();
         app.MapImagePropertiesApi();
         app.MapMetadefsApi();
+        app.MapGlanceOpenApi();
+        app.MapConsole();
         app.MapGlanceTelemetry();
         app.MapExtensionsApi();
         // oslo.middleware's healthcheck, which Glance's pipeline answers first: what load balancers probe.

@@ -87,7 +87,7 @@ public static class ListQuery
     /// <c>first</c>: the request's query without the marker; <c>next</c>: the query with the
     /// marker set to the last image. Like Glance, a repeated parameter keeps its last value.
     /// </summary>
-    public static (string First, string Next) Links(IQueryCollection parameters, Guid? lastId)
+    public static (string First, string Next) Links(IQueryCollection parameters, Guid? lastId, string path = "/v2/images")
     {
         var pairs = parameters.Select(p => (p.Key, Value: p.Value.LastOrDefault() ?? "")).ToList();
         var first = Encode(pairs.Where(p => p.Key != "marker"));
@@ -101,7 +101,7 @@ public static class ListQuery
         {
             pairs.Add(marker);
         }
-        return ("/v2/images" + first, "/v2/images" + Encode(pairs));
+        return (path + first, path + Encode(pairs));
     }
 
     private static string Encode(IEnumerable<(string Key, string Value)> pairs)
@@ -117,7 +117,8 @@ public static class ListQuery
     // Python's urlencode (quote_plus), which Glance uses for its links.
     private static string Plus(string text) => Uri.EscapeDataString(text).Replace("%20", "+");
 
-    private static int Limit(Microsoft.Extensions.Primitives.StringValues values)
+    /// <summary>The <c>limit</c> parameter, as Glance checks it (server templates page the same way).</summary>
+    public static int Limit(Microsoft.Extensions.Primitives.StringValues values)
     {
         if (values.Count == 0)
         {
@@ -130,7 +131,8 @@ public static class ListQuery
         return limit < 0 ? throw GlanceException.BadRequest("limit param must be positive") : Math.Min(limit, ImageQuery.MaxLimit);
     }
 
-    private static Guid? Marker(Microsoft.Extensions.Primitives.StringValues values) =>
+    /// <summary>The <c>marker</c> parameter, as Glance checks it.</summary>
+    public static Guid? Marker(Microsoft.Extensions.Primitives.StringValues values) =>
         values.Count == 0 ? null
         : Guid.TryParse(values.LastOrDefault(), out var marker) ? marker
         : throw GlanceException.BadRequest($"marker {values.LastOrDefault()} could not be found.");
@@ -166,14 +168,16 @@ public static class ListQuery
     private static SortKey SortKeyOf(string key) =>
         SortKeys.TryGetValue(key, out var sortKey) ? sortKey : throw GlanceException.BadRequest($"Invalid sort key: {key}. It must be one of the following: {string.Join(", ", SortKeys.Keys)}.");
 
-    private static bool Descending(string dir) => dir switch
+    /// <summary>The <c>sort_dir</c> parameter.</summary>
+    public static bool Descending(string dir) => dir switch
     {
         "desc" => true,
         "asc" => false,
         _ => throw GlanceException.BadRequest($"Invalid sort direction: {dir}"),
     };
 
-    private static VisibilityScope Visibility(string value) => value switch
+    /// <summary>The <c>visibility</c> filter.</summary>
+    public static VisibilityScope Visibility(string value) => value switch
     {
         "public" => VisibilityScope.Public,
         "private" => VisibilityScope.Private,

@@ -69,7 +69,8 @@ public static class MembersApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<string> ReadStringAsync(HttpContext context, string field, string missing)
+    /// <summary>A string field of a JSON object body (templates' members read theirs the same way); 400 <paramref name="missing"/> otherwise.</summary>
+    public static async Task<string> ReadStringAsync(HttpContext context, string field, string missing)
     {
         using var body = await RequestBody.ReadJsonAsync(context.Request);
         return body?.RootElement is { ValueKind: JsonValueKind.Object } root

@@ -26,6 +26,7 @@ public static class GlanceExtensions
         new FormatInspectionExtension(),
         new QuotasExtension(),
         new ImageCacheExtension(),
+        new ServerTemplates.ServerTemplatesExtension(),
     ];
 
     /// <summary>The settings of one extension.</summary>

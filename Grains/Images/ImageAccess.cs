@@ -11,19 +11,29 @@ public static class ImageAccess
 {
     /// <summary>May the caller see (show) the image? If not, it is "not found".</summary>
     public static bool CanSee(Caller caller, ImageRecord image, IReadOnlyDictionary<string, MemberStatus> members) =>
+        CanSee(caller, image.Owner, image.Visibility, members);
+
+    /// <summary>The same rule for anything owned and shared like an image (server templates use it too).</summary>
+    public static bool CanSee(Caller caller, string? owner, ImageVisibility visibility, IReadOnlyDictionary<string, MemberStatus> members) =>
         caller.IsAdmin
-        || image.Owner is null
-        || image.Visibility is ImageVisibility.Public or ImageVisibility.Community
-        || IsOwner(caller, image)
-        || (image.Visibility == ImageVisibility.Shared && caller.ProjectId is not null && members.ContainsKey(caller.ProjectId));
+        || owner is null
+        || visibility is ImageVisibility.Public or ImageVisibility.Community
+        || IsOwner(caller, owner)
+        || (visibility == ImageVisibility.Shared && caller.ProjectId is not null && members.ContainsKey(caller.ProjectId));
 
     /// <summary>May the caller change the image? (Glance: admin, or the owner project.)</summary>
-    public static bool CanModify(Caller caller, ImageRecord image) =>
-        caller.IsAdmin || (image.Owner is not null && IsOwner(caller, image));
+    public static bool CanModify(Caller caller, ImageRecord image) => CanModify(caller, image.Owner);
+
+    /// <summary>May the caller change what <paramref name="owner"/> owns? (Glance: admin, or the owner project.)</summary>
+    public static bool CanModify(Caller caller, string? owner) =>
+        caller.IsAdmin || (owner is not null && IsOwner(caller, owner));
 
     /// <summary>Is the caller's project the image's owner?</summary>
-    public static bool IsOwner(Caller caller, ImageRecord image) =>
-        caller.ProjectId is not null && string.Equals(image.Owner, caller.ProjectId, StringComparison.Ordinal);
+    public static bool IsOwner(Caller caller, ImageRecord image) => IsOwner(caller, image.Owner);
+
+    /// <summary>Is the caller's project <paramref name="owner"/>?</summary>
+    public static bool IsOwner(Caller caller, string? owner) =>
+        caller.ProjectId is not null && string.Equals(owner, caller.ProjectId, StringComparison.Ordinal);
 
     /// <summary>
     /// May the caller see an additional property of a visible image? public: anyone who sees the
@@ -73,28 +83,35 @@ public static class ImageAccess
         {
             return false;
         }
-        var owned = IsOwner(caller, image);
-        return query.Visibility switch
+        return IsListed(caller, image.Owner, image.Visibility, members, query.Visibility, query.MemberStatus);
+    }
+
+    /// <summary>Does something owned and shared like an image belong in the caller's list for this visibility scope?</summary>
+    public static bool IsListed(Caller caller, string? owner, ImageVisibility visibility, IReadOnlyDictionary<string, MemberStatus> members,
+        VisibilityScope scope, MemberStatus? memberStatus)
+    {
+        var owned = IsOwner(caller, owner);
+        return scope switch
         {
             VisibilityScope.Default => caller.IsAdmin
-                ? image.Visibility != ImageVisibility.Community || owned
-                : image.Visibility == ImageVisibility.Public || owned || IsMemberAt(caller, image, members, query.MemberStatus),
-            VisibilityScope.Public => image.Visibility == ImageVisibility.Public,
-            VisibilityScope.Community => image.Visibility == ImageVisibility.Community,
-            VisibilityScope.Private => image.Visibility == ImageVisibility.Private && (caller.IsAdmin || owned),
-            VisibilityScope.Shared => image.Visibility == ImageVisibility.Shared
-                && (caller.IsAdmin || owned || IsMemberAt(caller, image, members, query.MemberStatus)),
+                ? visibility != ImageVisibility.Community || owned
+                : visibility == ImageVisibility.Public || owned || IsMemberAt(caller, visibility, members, memberStatus),
+            VisibilityScope.Public => visibility == ImageVisibility.Public,
+            VisibilityScope.Community => visibility == ImageVisibility.Community,
+            VisibilityScope.Private => visibility == ImageVisibility.Private && (caller.IsAdmin || owned),
+            VisibilityScope.Shared => visibility == ImageVisibility.Shared
+                && (caller.IsAdmin || owned || IsMemberAt(caller, visibility, members, memberStatus)),
             // Not CanSee: as in Glance's _select_images_query, a member lists a shared image only
             // at the requested member status, even with visibility=all (a pending share is showable, not listed).
             VisibilityScope.All => caller.IsAdmin
-                || image.Visibility is ImageVisibility.Public or ImageVisibility.Community
-                || owned || IsMemberAt(caller, image, members, query.MemberStatus),
+                || visibility is ImageVisibility.Public or ImageVisibility.Community
+                || owned || IsMemberAt(caller, visibility, members, memberStatus),
             _ => false,
         };
     }
 
-    private static bool IsMemberAt(Caller caller, ImageRecord image, IReadOnlyDictionary<string, MemberStatus> members, MemberStatus? wanted) =>
-        image.Visibility == ImageVisibility.Shared
+    private static bool IsMemberAt(Caller caller, ImageVisibility visibility, IReadOnlyDictionary<string, MemberStatus> members, MemberStatus? wanted) =>
+        visibility == ImageVisibility.Shared
         && caller.ProjectId is not null
         && members.TryGetValue(caller.ProjectId, out var status)
         && (wanted is null || status == wanted);

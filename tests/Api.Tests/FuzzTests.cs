@@ -550,6 +550,13 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         new("POST", "/v2/tasks", BodyKind.Json, """{"type":"import","input":{"import_from":""", "\"http://127.0.0.1/fz\"", ""","import_from_format":"raw","image_properties":{}}}"""),
         new("GET", "/v2/tasks/{id}"),
         new("DELETE", "/v2/tasks/{id}"),
+        new("GET", "/openapi/v1.json"),
+        new("GET", "/docs/{documentName?}"),
+        new("GET", "/docs/scalar.js"),
+        new("GET", "/docs/scalar.aspnetcore.js"),
+        new("GET", "/docs/favicon.svg"),
+        new("GET", "/console"),
+        new("GET", "/console/{file}"),
         new("GET", "/v2/extensions"),
         new("GET", "/v2/extensions/{alias}"),
         new("GET", "/v2/events"),
@@ -560,7 +567,26 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         new("POST", "/v2/cache/clean"),
         new("POST", "/v2/cache/prune"),
         new("GET", "/v2/cache/nodes/{id}"),
+        new("POST", "/v2/templates", BodyKind.Json, """{"name":""", "\"fz\"", ""","version":{"image":{"selector":{"os_distro":"fz"}},"configuration":{"format":"cloud-config","template":"#cloud-config\n"}}}"""),
+        new("GET", "/v2/templates"),
+        new("GET", "/v2/templates/{id}"),
+        new("PATCH", "/v2/templates/{id}", BodyKind.Json, """[{"op":"replace","path":"/description","value":""", "\"d\"", "}]", "application/json-patch+json"),
+        new("DELETE", "/v2/templates/{id}"),
+        new("POST", "/v2/templates/{id}/versions", BodyKind.Json, """{"based_on":1,"configuration":{"format":"cloud-config","template":""", "\"#cloud-config\\n\"", "}}"),
+        new("GET", "/v2/templates/{id}/versions"),
+        new("GET", "/v2/templates/{id}/versions/{number}"),
+        new("DELETE", "/v2/templates/{id}/versions/{number}"),
+        new("POST", "/v2/templates/{id}/render", BodyKind.Json, """{"parameters":{"tcp_ports":""", "\"22\"", "}}"),
+        new("POST", "/v2/templates/{id}/members", BodyKind.Json, """{"member":""", "\"p2\"", "}"),
+        new("GET", "/v2/templates/{id}/members"),
+        new("GET", "/v2/templates/{id}/members/{member}"),
+        new("PUT", "/v2/templates/{id}/members/{member}", BodyKind.Json, """{"status":""", "\"accepted\"", "}"),
+        new("DELETE", "/v2/templates/{id}/members/{member}"),
     ];
+
+    // The shipped server templates (public, protected): the template routes' ids.
+    private static readonly string[] TemplateIds =
+        ["7b0d5a8e-3f1c-4c2b-9a57-0c1e2f3a4b01", "7b0d5a8e-3f1c-4c2b-9a57-0c1e2f3a4b02", "7b0d5a8e-3f1c-4c2b-9a57-0c1e2f3a4b03"];
 
     private static readonly Route Unmapped = new("GET", "(unmapped)");
 
@@ -680,8 +706,10 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
             "PUT /v2/images/{id}/file" or "PUT /v2/images/{id}/stage" => Pick(targets.Queued),
             "GET /v2/images/{id}/file" or "HEAD /v2/images/{id}/file" => Pick(targets.Active),
             "POST /v2/images/{id}/import" => Chance(0.5) ? targets.Staged : Pick(targets.All),
+            _ when route.Pattern.StartsWith("/v2/templates/", StringComparison.Ordinal) => Pick(TemplateIds),
             _ => Pick(targets.All),
         };
+        draft.Segments["number"] = Pick("1", "$default", "$latest", "2");
         draft.Segments["tag"] = Pick("t1", "fz-tag", "t2");
         draft.Segments["alias"] = Pick("format-inspection", "property-protections", "fz-none");
         draft.Segments["member"] = Pick("p2", "p1", "p-admin");
@@ -689,6 +717,8 @@ internal sealed class FuzzGenerator(Random random, FuzzTargets targets)
         draft.Segments["object"] = Pick("o1", "o2", "fz-o");
         draft.Segments["property"] = Pick("p1", "fz_p", "cpu_cores");
         draft.Segments["resource_type"] = Pick("OS::Nova::Flavor", "OS::Glance::Image", "fz-type");
+        draft.Segments["documentName?"] = Pick("v1", "");
+        draft.Segments["file"] = Pick("console.js", "console.css", "index.html", "missing.js");
         draft.Segments["name"] = route.Pattern.StartsWith("/v2/property-definitions", StringComparison.Ordinal)
             ? Pick("zz_def_a", "zz_def_b", "hw_cpu_cores")
             : Pick("fz_p", "fz_k", "fz_q");
