@@ -50,7 +50,7 @@ public sealed class FuzzCollection
 public sealed class FuzzTests
 {
     private const int Seed = 8_2026;
-    private const int RandomRequests = 8_000;
+    private const int RandomRequests = 10_000;
     private const int Concurrency = 4;
     private const long MemoryBound = 200L << 20;
     private static readonly TimeSpan SlowAfter = TimeSpan.FromSeconds(5);
