@@ -74,6 +74,9 @@ public sealed class ExtensionsTests(ApiFixture fixture) : IDisposable
         Assert.Contains("does not match disk_format raw", Expect.Error(await _api.UploadAsync(raw, Persona.P1, Octets(qcow2)), 400).Text);
         var declaredQcow2 = await _api.CreateUploadableAsync(Persona.P1, new() { ["disk_format"] = "qcow2" });
         Assert.Contains("does not match disk_format qcow2", Expect.Error(await _api.UploadAsync(declaredQcow2, Persona.P1, Octets(Bytes(100_000, seed: 3))), 400).Text);
+        // Empty data is no format's and names no file (the openstack CLI sends an empty stdin).
+        var empty = await _api.CreateUploadableAsync(Persona.P1, new() { ["disk_format"] = "qcow2" });
+        Expect.Status(await _api.UploadAsync(empty, Persona.P1, Octets([])), 204);
         // Plain bytes are raw; formats nobody inspects take anything.
         await _api.UploadOkAsync(raw, Persona.P1, Bytes(100_000, seed: 4));
         var ami = await _api.CreateUploadableAsync(Persona.P1, new() { ["disk_format"] = "ami", ["container_format"] = "ami" });

@@ -3,7 +3,8 @@ namespace Glance.Grains.Extensions.FormatInspection;
 /// <summary>
 /// Whether measured bytes may become an image of a declared disk_format: their content must be
 /// that format (raw: no other format's header; an ISO counts as raw, byte for byte a disk) and
-/// must not name other files. Formats the inspector does not read (ami, ari, aki, ploop) pass.
+/// must not name other files. Formats the inspector does not read (ami, ari, aki, ploop) pass, and
+/// so does empty data.
 /// </summary>
 public static class FormatRule
 {
@@ -12,7 +13,8 @@ public static class FormatRule
 
     /// <summary>Why <paramref name="data"/> may not be stored as <paramref name="diskFormat"/>; null when it may.</summary>
     public static string? Problem(string? diskFormat, UploadedData data) =>
-        Problem(diskFormat, data.Format, data.Unsafe);
+        // No bytes name no file and claim no format: the openstack CLI uploads an empty stdin this way.
+        data.Size == 0 ? null : Problem(diskFormat, data.Format, data.Unsafe);
 
     /// <summary>Why content of <paramref name="found"/> format (null: none recognised) may not be stored as <paramref name="diskFormat"/>.</summary>
     public static string? Problem(string? diskFormat, string? found, string? unsafeReason)

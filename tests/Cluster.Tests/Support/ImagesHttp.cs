@@ -31,11 +31,14 @@ public sealed class ImagesHttp(Uri baseAddress) : IDisposable
     }
 
     /// <summary>PATCH replace /name.</summary>
-    public async Task<HttpStatusCode> RenameAsync(Guid id, string name)
+    public Task<HttpStatusCode> RenameAsync(Guid id, string name) => ReplaceAsync(id, "name", name);
+
+    /// <summary>PATCH replace /<paramref name="attribute"/>.</summary>
+    public async Task<HttpStatusCode> ReplaceAsync(Guid id, string attribute, string value)
     {
         using var request = new HttpRequestMessage(HttpMethod.Patch, $"/v2/images/{id}")
         {
-            Content = new StringContent(JsonSerializer.Serialize(new[] { new { op = "replace", path = "/name", value = name } }), Encoding.UTF8),
+            Content = new StringContent(JsonSerializer.Serialize(new[] { new { op = "replace", path = "/" + attribute, value } }), Encoding.UTF8),
         };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/openstack-images-v2.1-json-patch");
         using var response = await _http.SendAsync(request);
@@ -75,6 +78,13 @@ public sealed class ImagesHttp(Uri baseAddress) : IDisposable
     public async Task<(HttpStatusCode Status, string Body)> GetTextAsync(string path)
     {
         using var response = await _http.GetAsync(path);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>POST a JSON body (status and body).</summary>
+    public async Task<(HttpStatusCode Status, string Body)> PostJsonAsync(string path, object body)
+    {
+        using var response = await _http.PostAsync(path, Json(body));
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 

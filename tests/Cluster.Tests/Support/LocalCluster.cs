@@ -114,8 +114,13 @@ public sealed class LocalCluster : IAsyncDisposable
         }
         if (process.ExitCode != 0)
         {
+            // A node that exited while starting says why at the end of its log (the directory goes with the cluster).
+            var node = arguments is [_, "silo" or "api", var k] ? $"{arguments[1]}-{k}" : null;
+            var tail = node is not null && File.Exists(Path.Combine(_directory.Path, "logs", node + ".log"))
+                ? $"\n--- last lines of {node}.log:\n" + string.Join('\n', File.ReadLines(Path.Combine(_directory.Path, "logs", node + ".log")).TakeLast(60))
+                : "";
             throw new InvalidOperationException(
-                $"cluster.sh {string.Join(' ', arguments)} failed ({process.ExitCode}){(IsCi ? " (CI)" : "")}:\n{await stdout}\n{await stderr}");
+                $"cluster.sh {string.Join(' ', arguments)} failed ({process.ExitCode}){(IsCi ? " (CI)" : "")}:\n{await stdout}\n{await stderr}{tail}");
         }
         return await stdout;
     }
