@@ -54,7 +54,7 @@ public sealed class ExtensionsClusterTests(ClusterFixture fixture) : IDisposable
         var names = JsonNode.Parse(list)!["templates"]!.AsArray().Select(t => t!["name"]!.GetValue<string>()).ToList();
         Assert.Contains("across-nodes", names);
         // The shipped examples, once for the whole cluster.
-        foreach (var example in new[] { "wordpress", "wireguard", "nftables" })
+        foreach (var example in new[] { "wordpress-mariadb", "wireguard-vpn", "nftables-firewall" })
         {
             Assert.Single(names, n => n == example);
         }
