@@ -45,6 +45,12 @@ public static class GlanceMetrics
     private static readonly Counter<long> Errors =
         Meter.CreateCounter<long>("glance.errors", "{response}", "Requests answered with an error, by HTTP status code");
 
+    private static readonly Counter<long> CacheLookups =
+        Meter.CreateCounter<long>("glance.image_cache.lookups", "{download}", "Downloads the image-cache extension looked up on this node, by result (hit, miss)");
+
+    /// <summary>One lookup of the image cache: served from it (hit) or not (miss).</summary>
+    public static void CacheLookup(bool hit) => CacheLookups.Add(1, new KeyValuePair<string, object?>("result", hit ? "hit" : "miss"));
+
     /// <summary>Counts an upload in flight until the result is disposed.</summary>
     public static InFlight Upload() => new(UploadsActive);
 

@@ -100,6 +100,9 @@ public sealed class ImageCacheTests : IAsyncLifetime
         var entry = Assert.Single(await CachedAsync(Client), e => Expect.Str(e, "image_id") == id);
         Assert.Equal(data.Length, entry.GetProperty("size").GetInt64());
         Assert.True(entry.GetProperty("hits").GetInt64() >= 2);
+        // The hits reach /metrics (process-wide counters: at least this test's two).
+        var scrape = new MetricsTests.Scrape(Expect.Status(await Client.GetAsync("/metrics", Persona.Admin), 200).Text);
+        Assert.True(scrape.Value("glance_image_cache_lookups_total", "result=\"hit\"") >= 2);
         Assert.True(entry.GetProperty("last_accessed").GetDouble() >= entry.GetProperty("last_modified").GetDouble());
     }
 

@@ -287,13 +287,16 @@ public sealed class ImageCache : IDisposable
     {
         if (!_entries.TryGetValue(image, out var entry))
         {
+            Telemetry.GlanceMetrics.CacheLookup(hit: false);
             return null;
         }
         if (entry.DataKey != data.DataKey || !string.Equals(entry.Checksum, data.Checksum, StringComparison.OrdinalIgnoreCase) || entry.Size != data.Size)
         {
             Drop(image);
+            Telemetry.GlanceMetrics.CacheLookup(hit: false);
             return null;
         }
+        Telemetry.GlanceMetrics.CacheLookup(hit: true);
         entry.Hits++;
         entry.LastAccessed = _clock.GetUtcNow();
         entry.Dirty = true;
