@@ -3,7 +3,8 @@ namespace Glance.Grains.Recovery;
 /// <summary>
 /// The azure profile's crash repair, one per cluster (a grain keyed by its job): finds the images a
 /// dead node left behind (catalog entry behind the image, upload or import in flight, bytes of a
-/// deleted image) and has each repair itself (<see cref="Images.IImageMaintenanceGrain.RepairAsync"/>).
+/// deleted image) and has each repair itself (<see cref="Images.IImageMaintenanceGrain.RepairAsync"/>),
+/// and the templates whose index entry is behind (<see cref="Templates.ITemplateMaintenanceGrain"/>).
 /// Every silo asks for a pass when it starts; an Orleans reminder asks again every
 /// <see cref="RecoveryOptions.Interval"/> on whichever silo is alive. Internal: not part of the public API.
 /// </summary>
@@ -26,4 +27,11 @@ public sealed record RepairPass(
     [property: Id(1)] DateTimeOffset FinishedAt,
     [property: Id(2)] int ImagesRead,
     [property: Id(3)] int ImagesRepaired,
-    [property: Id(4)] int Failures);
+    [property: Id(4)] int Failures)
+{
+    /// <summary>Template states read (0 without server templates).</summary>
+    [Id(5)] public int TemplatesRead { get; init; }
+
+    /// <summary>Templates asked to publish their index entry again.</summary>
+    [Id(6)] public int TemplatesRepaired { get; init; }
+}
