@@ -508,7 +508,8 @@ public sealed partial class ImageGrain(
         {
             await DeleteDataAsync();
         }
-        await PublishAsync(previousOwner: null);
+        // The former owner's shard too: a crash may have fallen between the two steps of an owner change.
+        await PublishAsync(previousOwner: state.State.FormerOwner ?? state.State.Owner);
     }
 
     Task IImageMaintenanceGrain.PublishToCatalogAsync() =>
@@ -809,6 +810,11 @@ public sealed partial class ImageGrain(
     private async Task SaveAsync(ImageState draft, string? previousOwner)
     {
         draft.Version = state.State.Version + 1;
+        if (previousOwner != draft.Owner)
+        {
+            // In the same write as the change, so a repair knows which shard may still hold the entry.
+            draft.FormerOwner = previousOwner;
+        }
         var before = state.State;
         state.State = draft;
         _view = null;

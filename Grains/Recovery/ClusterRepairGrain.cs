@@ -2,6 +2,7 @@ using Azure.Storage.Blobs;
 using Glance.Grains.Catalog;
 using Glance.Grains.Images;
 using Glance.Grains.Storage;
+using Glance.Grains.Tasks;
 using Glance.Grains.Templates;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,9 @@ public sealed record GrainStateContainer(BlobContainerClient Client);
 /// <summary>
 /// One pass reads every stored image state (Orleans' blob per grain, the same JSON as the embedded
 /// store) and its catalog entity's version, and asks each image that a dead node left behind to
-/// repair itself; then every template state against its index entity (server templates, when
+/// repair itself; then every task state against its task index entity (each task whose entry is
+/// behind or missing, or that is unfinished, repairs itself: <see cref="ITaskRecorder.RepairAsync"/>);
+/// then every template state against its index entity (server templates, when
 /// enabled), and each template whose entry is behind, missing or still live after its delete
 /// publishes itself again. It never undoes work another node is doing: an upload in flight is only given
 /// a lease (undone if nobody renews it), an import only if it is not running. The pass runs in
@@ -37,6 +40,7 @@ public sealed class ClusterRepairGrain(
     // Orleans' Azure Blob storage names a state blob "{state name}-{grain id}.json".
     private const string ImageStatePrefix = "image-glance.image/";
     private const string TemplateStatePrefix = "template-glance.template/";
+    private const string TaskStatePrefix = "task-glance.task/";
     private const string ReminderName = "repair-pass";
 
     private Task? _running;
@@ -71,6 +75,7 @@ public sealed class ClusterRepairGrain(
         var started = clock.GetUtcNow();
         var images = new Tally();
         var templates = new Tally();
+        var tasks = new Tally();
         using var keepAlive = this.RegisterGrainTimer(() => Task.CompletedTask,
             new GrainTimerCreationOptions(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)) { KeepAlive = true });
         try
@@ -85,6 +90,18 @@ public sealed class ClusterRepairGrain(
                 await grains.GetGrain<IImageMaintenanceGrain>(id).RepairAsync();
                 return true;
             });
+            if (services.GetService<AzureTableTaskIndexStore>() is { } taskIndex)
+            {
+                await ScanAsync(TaskStatePrefix, tasks, async (id, json) =>
+                {
+                    if (!await TaskNeedsRepairAsync(taskIndex, id, TaskStateDocument.Parse(json)))
+                    {
+                        return false;
+                    }
+                    await grains.GetGrain<ITaskRecorder>(id).RepairAsync();
+                    return true;
+                });
+            }
             if (services.GetService<AzureTableTemplateIndexStore>() is { } templateIndex)
             {
                 await ScanAsync(TemplateStatePrefix, templates, async (id, json) =>
@@ -103,15 +120,17 @@ public sealed class ClusterRepairGrain(
             images.Failed();
             logger.LogWarning(exception, "A repair pass stopped early; the next one starts over");
         }
-        _last = new RepairPass(started, clock.GetUtcNow(), images.Read, images.Repaired, images.Failures + templates.Failures)
+        _last = new RepairPass(started, clock.GetUtcNow(), images.Read, images.Repaired, images.Failures + tasks.Failures + templates.Failures)
         {
+            TasksRead = tasks.Read,
+            TasksRepaired = tasks.Repaired,
             TemplatesRead = templates.Read,
             TemplatesRepaired = templates.Repaired,
         };
-        if (images.Repaired + templates.Repaired > 0 || _last.Failures > 0)
+        if (images.Repaired + tasks.Repaired + templates.Repaired > 0 || _last.Failures > 0)
         {
-            logger.LogWarning("Repair pass: {Images} image(s) read, {ImagesRepaired} repaired; {Templates} template(s) read, {TemplatesRepaired} repaired; {Failures} failure(s)",
-                images.Read, images.Repaired, templates.Read, templates.Repaired, _last.Failures);
+            logger.LogWarning("Repair pass: {Images} image(s) read, {ImagesRepaired} repaired; {Tasks} task(s) read, {TasksRepaired} repaired; {Templates} template(s) read, {TemplatesRepaired} repaired; {Failures} failure(s)",
+                images.Read, images.Repaired, tasks.Read, tasks.Repaired, templates.Read, templates.Repaired, _last.Failures);
         }
     }
 
@@ -154,10 +173,33 @@ public sealed class ClusterRepairGrain(
         {
             return true;
         }
-        var entry = await catalog.VersionAsync(CatalogShards.Of(image.Owner, id), id);
-        return image.Status == ImageStatus.Deleted
+        var shard = CatalogShards.Of(image.Owner, id);
+        var entry = await catalog.VersionAsync(shard, id);
+        var behind = image.Status == ImageStatus.Deleted
             ? entry is { Live: true }
             : entry is not { Live: true } || entry.Value.Version < image.Version;
+        // An owner change removes the entry from the former owner's shard, then writes it to the new
+        // one: a crash between the two leaves it live in the former shard.
+        return behind
+            || (image.FormerOwner is not null && CatalogShards.Of(image.FormerOwner, id) is var former && former != shard
+                && await catalog.VersionAsync(former, id) is { Live: true });
+    }
+
+    // A task's index entry is behind (or missing) after a crash between its write and its index
+    // update; an unexpired task still pending or processing may also have missed its image's last
+    // report. Expired tasks are left to the index, which drops them.
+    private async Task<bool> TaskNeedsRepairAsync(AzureTableTaskIndexStore index, Guid id, TaskStateDocument task)
+    {
+        if (!task.Exists || task.ExpiresAt < clock.GetUtcNow())
+        {
+            return false;
+        }
+        if (!task.Finished)
+        {
+            return true;
+        }
+        var entry = await index.VersionAsync(CatalogShards.Of(task.Owner, id), id);
+        return entry is null || entry.Value.Version < task.Version;
     }
 
     // A template's index entry is behind (or missing) when its write reached storage and its index

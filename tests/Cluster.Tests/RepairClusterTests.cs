@@ -72,18 +72,106 @@ public sealed class RepairClusterTests(RepairClusterFixture fixture) : IClassFix
         Assert.False((await EntityAsync(table, deleted)).GetBoolean("Live"));
     }
 
-    private TableClient Table(string name) => new TableServiceClient(_cluster.ConnectionString).GetTableClient(name);
+    [Fact]
+    public async Task A_task_index_entry_a_crash_left_out_is_written_again()
+    {
+        using var images = new ImagesHttp(_cluster.ApiNodes[1]);
+        var (created, imageId, createBody) = await images.CreateAsync("repair-task");
+        Assert.True(created == HttpStatusCode.Created, createBody);
+        using (var stage = new ByteArrayContent(new byte[4096]))
+        {
+            stage.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            using var staged = await _http.PutAsync($"/v2/images/{imageId}/stage", stage);
+            Assert.Equal(HttpStatusCode.NoContent, staged.StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.Accepted, await SendAsync(HttpMethod.Post, $"/v2/images/{imageId}/import", new { method = new { name = "glance-direct" } }));
+        await EventuallyAsync(async () => (await images.GetAsync(imageId!.Value)).Image?["status"]?.GetValue<string>() == "active", "the import finishes");
+        var (_, tasksBody) = await images.GetTextAsync($"/v2/images/{imageId}/tasks");
+        var taskId = Guid.Parse(Assert.Single(JsonNode.Parse(tasksBody)!["tasks"]!.AsArray())!["id"]!.GetValue<string>());
+        Assert.Contains(taskId, await TaskIdsAsync() ?? []);
 
-    /// <summary>The entity of an entry, whichever shard's partition holds it (the only one).</summary>
-    private static async Task<TableEntity> EntityAsync(TableClient table, Guid id)
+        var table = Table("GlanceTasks");
+        // Its last report written (success), so no late index write can put the entry back.
+        await EventuallyAsync(async () => JsonNode.Parse((await images.GetTextAsync($"/v2/tasks/{taskId}")).Body)?["status"]?.GetValue<string>() == "success",
+            "the task succeeds");
+        var entity = await EntityAsync(table, taskId);
+        await table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, ETag.All);
+
+        await RestartSiloAsync();
+
+        await EventuallyAsync(async () => await TaskIdsAsync() is { } listed && listed.Contains(taskId), "the task is listed again");
+        Assert.True((await EntityAsync(table, taskId)).GetBoolean("Live"));
+    }
+
+    [Fact]
+    public async Task An_entry_left_in_the_former_owners_shard_by_an_owner_change_is_removed()
+    {
+        using var images = new ImagesHttp(_cluster.ApiNodes[1]);
+        var (created, id, createBody) = await images.CreateAsync("repair-owner");
+        Assert.True(created == HttpStatusCode.Created, createBody);
+        var owner = JsonNode.Parse(createBody)!["owner"]!.GetValue<string>();
+        string? formerOwner = null;
+        var table = Table("GlanceCatalog");
+
+        // Move the image to an owner whose shard differs (shards are a hash of the owner), keeping the
+        // former shard's live entity as it was before the move.
+        TableEntity? former = null;
+        for (var attempt = 0; attempt < 20 && former is null; attempt++)
+        {
+            var live = Assert.Single(await EntitiesAsync(table, id!.Value), e => e.GetBoolean("Live") == true);
+            var next = $"repair-owner-{attempt}";
+            Assert.Equal(HttpStatusCode.OK, await images.ReplaceAsync(id.Value, "owner", next));
+            var moved = Assert.Single(await EntitiesAsync(table, id.Value), e => e.GetBoolean("Live") == true);
+            if (moved.PartitionKey != live.PartitionKey)
+            {
+                (former, formerOwner) = (live, owner);
+            }
+            owner = next;
+        }
+        Assert.NotNull(former);
+        await table.UpsertEntityAsync(former, TableUpdateMode.Replace);
+
+        await RestartSiloAsync();
+
+        await EventuallyAsync(async () => !((await EntitiesAsync(table, id!.Value)).Single(e => e.PartitionKey == former.PartitionKey).GetBoolean("Live") ?? false),
+            "the former shard's entry is removed");
+        await EventuallyAsync(async () =>
+        {
+            var (status, body) = await images.ListPageAsync($"owner={formerOwner}&limit=1000");
+            return status == HttpStatusCode.OK && !body.Contains(id!.Value.ToString(), StringComparison.Ordinal);
+        }, "the former owner's list no longer shows the image");
+        Assert.Single(await images.ListAllAsync(), i => i == id!.Value);
+    }
+
+    /// <summary>The task ids GET /v2/tasks lists, or null while the cluster does not answer.</summary>
+    private async Task<List<Guid>?> TaskIdsAsync()
+    {
+        try
+        {
+            using var response = await _http.GetAsync("/v2/tasks?limit=1000");
+            return response.StatusCode != HttpStatusCode.OK ? null
+                : [.. JsonNode.Parse(await response.Content.ReadAsStringAsync())!["tasks"]!.AsArray().Select(t => Guid.Parse(t!["id"]!.GetValue<string>()))];
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<List<TableEntity>> EntitiesAsync(TableClient table, Guid id)
     {
         var found = new List<TableEntity>();
         await foreach (var entity in table.QueryAsync<TableEntity>(e => e.RowKey == id.ToString("N")))
         {
             found.Add(entity);
         }
-        return Assert.Single(found);
+        return found;
     }
+
+    private TableClient Table(string name) => new TableServiceClient(_cluster.ConnectionString).GetTableClient(name);
+
+    /// <summary>The entity of an entry, whichever shard's partition holds it (the only one).</summary>
+    private static async Task<TableEntity> EntityAsync(TableClient table, Guid id) => Assert.Single(await EntitiesAsync(table, id));
 
     private async Task RestartSiloAsync()
     {
