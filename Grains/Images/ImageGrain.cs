@@ -23,7 +23,7 @@ public sealed partial class ImageGrain(
     IOptions<ImportOptions> importOptions,
     ImportTransfer transfers,
     WebDownloadFilter webDownloadFilter,
-    PropertyProtections protections) : Grain, IImageGrain, IImageImportGrain, IImageMaintenanceGrain, IUploadInspection
+    PropertyProtections protections) : Grain, IImageGrain, IImageImportGrain, IImageMaintenanceGrain, IImageStanding
 {
     private readonly ImageQuotaOptions _quotas = quotas.Value;
 
@@ -342,15 +342,15 @@ public sealed partial class ImageGrain(
         : diskFormat is not null && diskFormat == data.Format ? data.VirtualSize
         : null;
 
-    (string? Owner, ImageStatus? Status) IUploadInspection.Standing =>
+    (string? Owner, ImageStatus? Status) IImageStanding.Standing =>
         state.State.Status is null or ImageStatus.Deleted ? (null, null) : (state.State.Owner, state.State.Status);
 
-    (UploadTarget Target, string? DiskFormat)? IUploadInspection.PendingUpload(Guid uploadId) =>
+    (UploadTarget Target, string? DiskFormat)? IImageStanding.PendingUpload(Guid uploadId) =>
         state.State.Upload is { } upload && upload.UploadId == uploadId && state.State.Status is not (null or ImageStatus.Deleted)
             ? (upload.Target, state.State.DiskFormat)
             : null;
 
-    async Task IUploadInspection.RefuseUploadAsync(Guid uploadId)
+    async Task IImageStanding.RefuseUploadAsync(Guid uploadId)
     {
         if (state.State.Upload?.UploadId == uploadId)
         {
