@@ -173,7 +173,7 @@ public sealed class ClusterRepairGrain(
         {
             return true;
         }
-        var shard = CatalogShards.Of(image.Owner, id);
+        var shard = ShardOf(image.Owner, id);
         var entry = await catalog.VersionAsync(shard, id);
         var behind = image.Status == ImageStatus.Deleted
             ? entry is { Live: true }
@@ -181,7 +181,7 @@ public sealed class ClusterRepairGrain(
         // An owner change removes the entry from the former owner's shard, then writes it to the new
         // one: a crash between the two leaves it live in the former shard.
         return behind
-            || (image.FormerOwner is not null && CatalogShards.Of(image.FormerOwner, id) is var former && former != shard
+            || (image.FormerOwner is not null && ShardOf(image.FormerOwner, id) is var former && former != shard
                 && await catalog.VersionAsync(former, id) is { Live: true });
     }
 
@@ -198,7 +198,7 @@ public sealed class ClusterRepairGrain(
         {
             return true;
         }
-        var entry = await index.VersionAsync(CatalogShards.Of(task.Owner, id), id);
+        var entry = await index.VersionAsync(ShardOf(task.Owner, id), id);
         return entry is null || entry.Value.Version < task.Version;
     }
 
@@ -211,11 +211,14 @@ public sealed class ClusterRepairGrain(
         {
             return false;
         }
-        var entry = await index.VersionAsync(CatalogShards.Of(template.Owner, id), id);
+        var entry = await index.VersionAsync(ShardOf(template.Owner, id), id);
         return template.Deleted
             ? entry is { Live: true }
             : entry is not { Live: true } || entry.Value.Version < template.Version;
     }
+
+    // The shard of an owner's entry, as the grains place it (images, tasks and templates alike): the one call to CatalogShards.
+    private static long ShardOf(string? owner, Guid id) => CatalogShards.Of(owner, id);
 
     /// <summary>One kind's figures, counted from the parallel loop.</summary>
     private sealed class Tally
