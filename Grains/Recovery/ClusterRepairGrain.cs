@@ -81,38 +81,17 @@ public sealed class ClusterRepairGrain(
         try
         {
             await states.Client.CreateIfNotExistsAsync();
-            await ScanAsync(ImageStatePrefix, images, async (id, json) =>
-            {
-                if (!await ImageNeedsRepairAsync(id, ImageStateDocument.Parse(json)))
-                {
-                    return false;
-                }
-                await grains.GetGrain<IImageMaintenanceGrain>(id).RepairAsync();
-                return true;
-            });
+            await ScanAsync(ImageStatePrefix, images, (id, json) => ImageNeedsRepairAsync(id, ImageStateDocument.Parse(json)),
+                id => grains.GetGrain<IImageMaintenanceGrain>(id).RepairAsync());
             if (services.GetService<AzureTableTaskIndexStore>() is { } taskIndex)
             {
-                await ScanAsync(TaskStatePrefix, tasks, async (id, json) =>
-                {
-                    if (!await TaskNeedsRepairAsync(taskIndex, id, TaskStateDocument.Parse(json)))
-                    {
-                        return false;
-                    }
-                    await grains.GetGrain<ITaskRecorder>(id).RepairAsync();
-                    return true;
-                });
+                await ScanAsync(TaskStatePrefix, tasks, (id, json) => TaskNeedsRepairAsync(taskIndex, id, TaskStateDocument.Parse(json)),
+                    id => grains.GetGrain<ITaskRecorder>(id).RepairAsync());
             }
             if (services.GetService<AzureTableTemplateIndexStore>() is { } templateIndex)
             {
-                await ScanAsync(TemplateStatePrefix, templates, async (id, json) =>
-                {
-                    if (!await TemplateNeedsRepairAsync(templateIndex, id, TemplateStateDocument.Parse(json)))
-                    {
-                        return false;
-                    }
-                    await grains.GetGrain<ITemplateMaintenanceGrain>(id).PublishToIndexAsync();
-                    return true;
-                });
+                await ScanAsync(TemplateStatePrefix, templates, (id, json) => TemplateNeedsRepairAsync(templateIndex, id, TemplateStateDocument.Parse(json)),
+                    id => grains.GetGrain<ITemplateMaintenanceGrain>(id).PublishToIndexAsync());
             }
         }
         catch (Exception exception)
@@ -134,8 +113,8 @@ public sealed class ClusterRepairGrain(
         }
     }
 
-    /// <summary>Reads every state blob under <paramref name="prefix"/> and hands it to <paramref name="repair"/> (true: it repaired).</summary>
-    private async Task ScanAsync(string prefix, Tally tally, Func<Guid, BinaryData, Task<bool>> repair)
+    /// <summary>Reads every state blob under <paramref name="prefix"/> and asks each grain whose state <paramref name="needsRepair"/> to <paramref name="repair"/>.</summary>
+    private async Task ScanAsync(string prefix, Tally tally, Func<Guid, BinaryData, Task<bool>> needsRepair, Func<Guid, Task> repair)
     {
         var blobs = states.Client.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, prefix, CancellationToken.None);
         await Parallel.ForEachAsync(blobs, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency }, async (blob, _) =>
@@ -150,8 +129,9 @@ public sealed class ClusterRepairGrain(
                 var content = await states.Client.GetBlobClient(blob.Name).DownloadContentAsync();
                 tally.Counted();
                 // The silo's grain factory (not this grain's): the loop runs on the thread pool.
-                if (await repair(id, content.Value.Content))
+                if (await needsRepair(id, content.Value.Content))
                 {
+                    await repair(id);
                     tally.Fixed();
                 }
             }
