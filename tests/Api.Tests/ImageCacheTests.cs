@@ -109,7 +109,7 @@ public sealed class ImageCacheTests : IAsyncLifetime
     [Fact]
     public async Task A_stalled_first_download_neither_holds_the_fill_back_nor_misses_bytes()
     {
-        // Larger than the fill's ring (8 MiB) and the socket and pipe buffers of a stalled download together.
+        // Larger than the socket and pipe buffers of a stalled download together.
         var data = Bytes(48 * MiB, seed: 25);
         var id = await ActiveImageAsync(Client, data);
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/images/{id}/file");

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using Glance.Grains.Hosting;
 using Glance.Grains.Storage;
@@ -11,14 +12,15 @@ namespace Glance.Grains.Extensions.ImageCache;
 /// This node's cache of image bytes: one file per image (<c>&lt;id&gt;</c>, with its record in
 /// <c>&lt;id&gt;.json</c>) under the cache directory, at most <see cref="ImageCacheOptions.MaxSize"/>
 /// bytes, least recently used out first. An uncached image is filled while its first download
-/// streams: the store is read once (<see cref="Fill"/>), into a ring of blocks that the downloads
-/// (the first and any that join it) read from memory, and on into a temporary file that those who
-/// fall behind read; it becomes an entry, renamed into place, only once its size
+/// streams: the store is read once, into a temporary file that the downloads (the first and any
+/// that join it) read as it grows; it becomes an entry, renamed into place, only once its size
 /// and md5 match the image's. Only bytes are kept: every download has already asked the image
 /// grain (<c>OpenDataAsync</c>) before it gets here.
 /// </summary>
 public sealed class ImageCache : IDisposable
 {
+    // Large writes: fewer wake-ups of the readers that follow the fill.
+    private const int Chunk = 1 << 20;
     private readonly Lock _gate = new();
     private readonly Dictionary<Guid, Entry> _entries = [];
     private readonly Dictionary<Guid, Fill> _fills = [];
@@ -305,8 +307,8 @@ public sealed class ImageCache : IDisposable
     {
         try
         {
-            var handle = File.OpenHandle(DataPath(entry.Image), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
-            return new FileRangeStream(handle, offset, Math.Min(length, entry.Size - offset));
+            var handle = File.OpenHandle(DataPath(entry.Image), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return new CacheReadStream(handle, offset, length, null);
         }
         catch (IOException)
         {
@@ -363,7 +365,26 @@ public sealed class ImageCache : IDisposable
             Interlocked.Increment(ref _storeReads);
             await using (var source = await _store.OpenReadAsync(fill.Data.DataKey, 0, null, _stopping.Token))
             {
-                var (written, checksum) = await fill.CopyAsync(source, _stopping.Token);
+                using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+                var buffer = new byte[Chunk];
+                long written = 0;
+                while (true)
+                {
+                    var read = await source.ReadAsync(buffer, _stopping.Token);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+                    if (written + read > fill.Data.Size)
+                    {
+                        throw new InvalidDataException("the store holds more bytes than the image's size");
+                    }
+                    await RandomAccess.WriteAsync(fill.Handle, buffer.AsMemory(0, read), written, _stopping.Token);
+                    md5.AppendData(buffer, 0, read);
+                    written += read;
+                    fill.Advance(written);
+                }
+                var checksum = Convert.ToHexStringLower(md5.GetHashAndReset());
                 if (written != fill.Data.Size || !string.Equals(checksum, fill.Data.Checksum, StringComparison.OrdinalIgnoreCase))
                 {
                     throw new InvalidDataException($"the store's bytes ({written} bytes, md5 {checksum}) are not the image's ({fill.Data.Size} bytes, md5 {fill.Data.Checksum})");
