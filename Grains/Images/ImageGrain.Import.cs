@@ -37,14 +37,9 @@ public sealed partial class ImageGrain : IImageTaskSource
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        try
-        {
-            await ResyncPropertiesAsync();
-        }
-        catch (Exception exception)
-        {
-            logger.LogWarning(exception, "Re-reading the property set of image {ImageId} failed; the next property write repairs it", Id);
-        }
+        // A property-set delta the stored image still carries is not sent here but before the set's
+        // next use (every read and write of the set goes through this grain): a cold GET of the
+        // image needs only this grain's state, so it activates one grain, not two.
         // An import recorded in state but not running here was cut short (crash, or the previous
         // activation went away): undo it so the image does not stay importing forever.
         if (state.State.Import is not null && state.State.Status is not null)

@@ -745,15 +745,6 @@ public sealed partial class ImageGrain(
     /// carried, the set is sent that delta again, so that the patch holds whole (never the set's
     /// half without the image's, since the image write comes first).
     /// </summary>
-    private async Task ResyncPropertiesAsync()
-    {
-        if (state.State.Status is null or ImageStatus.Deleted)
-        {
-            return;
-        }
-        await CommitPendingPropertiesAsync();
-    }
-
     private static bool IsServiceProperty(string name) => name.StartsWith(ImageAttributes.ServicePrefix, StringComparison.Ordinal);
 
     /// <summary>
@@ -816,8 +807,7 @@ public sealed partial class ImageGrain(
             }
             catch (Exception exception)
             {
-                // The write stands (the image carries the delta); the next property read or write, or
-                // the next activation, sends it again.
+                // The write stands (the image carries the delta); the next read or write of the set sends it again.
                 logger.LogWarning(exception, "Writing the property set of image {ImageId} failed; it is sent again before the next use", Id);
             }
         }
