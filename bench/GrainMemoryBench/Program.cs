@@ -11,8 +11,7 @@ using Microsoft.Extensions.Logging;
 // What an image costs in memory, from the live heap after a full collection, with N images
 // (default 100,000) of typical metadata in the embedded silo (real grains, real SQLite):
 //   - per catalog entry: every image grain deactivated, the catalog shards loaded again from storage;
-//   - per active image: then every image read once (its image grain and property-set grain
-//     activate from storage);
+//   - per active image: then every image read once (its image grain activates from storage);
 //   - while creating: image grains and their property sets active together.
 // The capacity model in the README is computed from these figures.
 //   dotnet run -c Release --project bench/GrainMemoryBench [-- 100000]
@@ -75,7 +74,7 @@ Console.WriteLine("| live heap (after a full GC) | MiB | bytes per image |");
 Console.WriteLine("|---|---:|---:|");
 Row("start (catalog empty)", baseline, 0);
 Row("catalog only (every image grain deactivated)", catalogOnly, catalogOnly - baseline);
-Row("catalog + each image active after a read (image grain + property-set grain)", afterRead, afterRead - catalogOnly);
+Row("catalog + each image read once (its image grain active)", afterRead, afterRead - catalogOnly);
 Row("right after creating (image grains + property sets active)", afterCreate, afterCreate - catalogOnly);
 Console.WriteLine($"process working set now: {Environment.WorkingSet / 1048576.0:N0} MiB");
 
