@@ -117,7 +117,7 @@ public sealed class ClusterRepairGrain(
         {
             return true;
         }
-        var entry = await catalog.VersionAsync(CatalogShards.Of(image.Owner, id), id);
+        var entry = await catalog.VersionAsync(this.CatalogShards().Of(image.Owner, id), id);
         return image.Status == ImageStatus.Deleted
             ? entry is { Live: true }
             : entry is not { Live: true } || entry.Value.Version < image.Version;
