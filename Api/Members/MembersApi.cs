@@ -53,13 +53,7 @@ public static class MembersApi
 
     private static async Task UpdateAsync(HttpContext context, string id, string member, IGrainFactory grains)
     {
-        var grain = grains.Image(id);
-        var text = await ReadStringAsync(context, "status", "Status not specified");
-        if (!WireNames.TryParse(text, out MemberStatus status))
-        {
-            throw GlanceException.BadRequest("Incorrect request: Status must be \"pending\", \"accepted\" or \"rejected\".");
-        }
-        var updated = await grain.SetMemberStatusAsync(context.Caller(), member, status);
+        var updated = await grains.Image(id).SetMemberStatusAsync(context.Caller(), member, await ReadStatusAsync(context));
         await ImageJson.WriteBodyAsync(context, StatusCodes.Status200OK, w => ImageJson.WriteMember(w, updated));
     }
 
@@ -68,6 +62,12 @@ public static class MembersApi
         await grains.Image(id).RemoveMemberAsync(context.Caller(), member);
         return TypedResults.NoContent();
     }
+
+    /// <summary>The <c>status</c> of a member update body (templates' members read theirs the same way), Glance's 400 otherwise.</summary>
+    public static async Task<MemberStatus> ReadStatusAsync(HttpContext context) =>
+        WireNames.TryParse(await ReadStringAsync(context, "status", "Status not specified"), out MemberStatus status)
+            ? status
+            : throw GlanceException.BadRequest("Incorrect request: Status must be \"pending\", \"accepted\" or \"rejected\".");
 
     /// <summary>A string field of a JSON object body (templates' members read theirs the same way); 400 <paramref name="missing"/> otherwise.</summary>
     public static async Task<string> ReadStringAsync(HttpContext context, string field, string missing)

@@ -284,13 +284,7 @@ public static class TemplatesApi
 
     private static async Task UpdateMemberAsync(HttpContext context, string id, string member, IGrainFactory grains)
     {
-        var grain = grains.Template(id);
-        var text = await MembersApi.ReadStringAsync(context, "status", "Status not specified");
-        if (!WireNames.TryParse(text, out MemberStatus status))
-        {
-            throw GlanceException.BadRequest("Incorrect request: Status must be \"pending\", \"accepted\" or \"rejected\".");
-        }
-        var updated = await grain.SetMemberStatusAsync(context.Caller(), member, status);
+        var updated = await grains.Template(id).SetMemberStatusAsync(context.Caller(), member, await MembersApi.ReadStatusAsync(context));
         await ImageJson.WriteBodyAsync(context, StatusCodes.Status200OK, w => TemplateJson.WriteMember(w, updated));
     }
 

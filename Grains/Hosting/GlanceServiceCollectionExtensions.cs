@@ -77,6 +77,7 @@ public static class GlanceServiceCollectionExtensions
             throw new InvalidOperationException(problem);
         }
         services.TryAddSingleton<WebDownloadFilter>();
+        services.TryAddSingleton<ImportTransfer>();
         return services;
     }
 

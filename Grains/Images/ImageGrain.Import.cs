@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Glance.Grains.Storage;
 using Glance.Grains.Tasks;
@@ -10,11 +9,11 @@ namespace Glance.Grains.Images;
 
 /// <summary>
 /// Interoperable image import (spec 1.4, 1.6): glance-direct (the staged blob becomes the
-/// image's data) and web-download (the grain streams a URL into the store). The request is
+/// image's data) and web-download (a URL streamed into the store). The request is
 /// validated and recorded (image importing, <c>os_glance_import_task</c>, a pending task, a
 /// write-ahead <see cref="PendingImport"/>) before the caller gets its 202; the bytes then move
-/// on the thread pool, and the grain records the outcome through a message to itself, so that
-/// state changes never interleave with the requests it serves. Each task is also reported to its
+/// on the thread pool (<see cref="ImportTransfer"/>), and the grain records the outcome through a
+/// message to itself, so that state changes never interleave with the requests it serves. Each task is also reported to its
 /// task grain (the tasks API's home of it): written there before the import is recorded here, then
 /// sent each change after this grain's write (<see cref="ReportTasksAsync"/>).
 /// </summary>
@@ -23,7 +22,6 @@ public sealed partial class ImageGrain : IImageTaskSource
     private const string ImportTaskProperty = "os_glance_import_task";
     private const string ImportingStoresProperty = "os_glance_importing_to_stores";
     private const string FailedImportProperty = "os_glance_failed_import";
-    private const int MaxRedirects = 5;
 
     /// <summary>Glance's <c>task_time_to_live</c>: a finished task is listed for 48 hours.</summary>
     private static readonly TimeSpan TaskTimeToLive = TimeSpan.FromHours(48);
@@ -267,19 +265,12 @@ public sealed partial class ImageGrain : IImageTaskSource
         var now = Now();
         var draft = state.State.Clone();
         draft.Import = null;
-        draft.Status = ImageStatus.Active;
-        draft.DataKey = import.DataKey;
-        draft.DataStoredAt = now;
+        draft.AcceptData(import.DataKey, data, VirtualSizeOf(draft.DiskFormat, data), now);
         draft.StagedKey = null;
         draft.StagedChecksum = draft.StagedHashValue = null;
         draft.StagedVirtualSize = null;
         draft.StagedFormat = null;
         draft.StagedUnsafe = null;
-        draft.Size = data.Size;
-        draft.Checksum = data.Md5;
-        draft.OsHashAlgo = "sha512";
-        draft.OsHashValue = data.Sha512;
-        draft.VirtualSize = VirtualSizeOf(draft.DiskFormat, data);
         draft.Properties.Remove(ImportTaskProperty);
         draft.Properties[ImportingStoresProperty] = "";
         draft.Properties[FailedImportProperty] = "";
@@ -302,9 +293,7 @@ public sealed partial class ImageGrain : IImageTaskSource
         await DeleteBlobsAsync(import.DataKey, import.SourceKey);
         var draft = state.State.Clone();
         draft.Import = null;
-        draft.Status = ImageStatus.Queued;
-        draft.Size = null;
-        draft.VirtualSize = null;
+        draft.BackToQueued();
         draft.StagedKey = import.SourceKey is not null && import.SourceKey == draft.StagedKey ? null : draft.StagedKey;
         draft.StagedChecksum = draft.StagedKey is null ? null : draft.StagedChecksum;
         draft.StagedHashValue = draft.StagedKey is null ? null : draft.StagedHashValue;
@@ -418,7 +407,7 @@ public sealed partial class ImageGrain : IImageTaskSource
             }
             else
             {
-                data = await Task.Run(() => TransferAsync(import, running.Progress, cancellation), CancellationToken.None);
+                data = await Task.Run(() => transfers.RunAsync(import, running.Progress, cancellation), CancellationToken.None);
             }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
@@ -427,7 +416,7 @@ public sealed partial class ImageGrain : IImageTaskSource
         }
         catch (Exception exception)
         {
-            error = Describe(exception);
+            error = ImportTransfer.Describe(exception);
             logger.LogInformation(exception, "Import {TaskId} of image {ImageId} failed", import.TaskId, Id);
         }
         GlanceMetrics.ImportFinished(import.Method, error is null);
@@ -449,85 +438,4 @@ public sealed partial class ImageGrain : IImageTaskSource
             }
         }
     }
-
-    /// <summary>Moves the bytes into <see cref="PendingImport.DataKey"/>; on failure nothing is left there.</summary>
-    private async Task<UploadedData> TransferAsync(PendingImport import, ImportProgress progress, CancellationToken cancellation)
-    {
-        try
-        {
-            if (import.Method == ImportMethods.GlanceDirect)
-            {
-                var source = import.SourceKey ?? throw new InvalidOperationException("No staged data to import.");
-                var staged = import.Staged ?? throw new InvalidOperationException("No measurements of the staged data.");
-                await dataStore.CopyAsync(source, import.DataKey, cancellation);
-                await dataStore.DeleteAsync(source, CancellationToken.None);
-                // Size, hashes and header were measured when the data was staged.
-                return staged;
-            }
-            return await DownloadAsync(import, progress, cancellation);
-        }
-        catch
-        {
-            await dataStore.DeleteAsync(import.DataKey, CancellationToken.None);
-            throw;
-        }
-    }
-
-    private async Task<UploadedData> DownloadAsync(PendingImport import, ImportProgress progress, CancellationToken cancellation)
-    {
-        var options = importOptions.Value;
-        var http = httpClients.CreateClient(WebDownloadFilter.HttpClientName);
-        http.Timeout = options.WebDownloadTimeout;
-        var current = webDownloadFilter.Check(import.Uri) ?? throw new ImportFailedException($"URI does not pass filtering: {import.Uri}");
-        for (var hop = 0; ; hop++)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Get, current);
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellation);
-            var status = (int)response.StatusCode;
-            if (status is >= 300 and < 400 && response.Headers.Location is { } location)
-            {
-                if (hop >= MaxRedirects)
-                {
-                    throw new ImportFailedException($"Too many redirects fetching {import.Uri}.");
-                }
-                var next = location.IsAbsoluteUri ? location : new Uri(current, location);
-                current = webDownloadFilter.Check(next.AbsoluteUri)
-                    ?? throw new ImportFailedException($"URI does not pass filtering: {next.AbsoluteUri}");
-                continue;
-            }
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new ImportFailedException($"HTTP Error {status}: {response.ReasonPhrase}");
-            }
-            var expected = response.Content.Headers.ContentLength;
-            if (expected > import.MaxBytes)
-            {
-                throw GlanceException.TooLarge($"Image exceeds the storage limit of {import.MaxBytes} bytes.");
-            }
-            await using var body = await response.Content.ReadAsStreamAsync(cancellation);
-            using var measuring = new HashingReadStream(body, import.MaxBytes, options.WebDownloadTimeout);
-            progress.Total = expected;
-            progress.Source = measuring;
-            await dataStore.WriteAsync(import.DataKey, measuring, cancellation);
-            var data = await measuring.ResultAsync();
-            if (expected is { } length && length != data.Size)
-            {
-                throw new ImportFailedException(
-                    $"Task {import.TaskId} failed because downloaded data size {data.Size} is different from expected {length}");
-            }
-            return data;
-        }
-    }
-
-    private static string Describe(Exception exception) => exception switch
-    {
-        ImportFailedException or GlanceException or TimeoutException => exception.Message,
-        FileNotFoundException => "The staged data could not be found.",
-        HttpRequestException http => $"Error fetching the image data: {http.Message}",
-        TaskCanceledException => "Timed out waiting for the server to answer.",
-        _ => string.Create(CultureInfo.InvariantCulture, $"Error: {exception.GetType().Name}: {exception.Message}"),
-    };
-
-    /// <summary>A failure with a message fit for the task.</summary>
-    private sealed class ImportFailedException(string message) : Exception(message);
 }

@@ -21,9 +21,9 @@ public sealed partial class ImageGrain(
     TimeProvider clock,
     ILogger<ImageGrain> logger,
     IOptions<ImportOptions> importOptions,
-    IHttpClientFactory httpClients,
+    ImportTransfer transfers,
     WebDownloadFilter webDownloadFilter,
-    PropertyProtections protections) : Grain, IImageGrain, IImageImportGrain, IImageMaintenanceGrain, IUploadInspection
+    PropertyProtections protections) : Grain, IImageGrain, IImageImportGrain, IImageMaintenanceGrain, IImageStanding
 {
     private readonly ImageQuotaOptions _quotas = quotas.Value;
 
@@ -316,13 +316,7 @@ public sealed partial class ImageGrain(
         draft.UpdatedAt = Now();
         if (upload.Target == UploadTarget.File)
         {
-            draft.Checksum = data.Md5;
-            draft.OsHashAlgo = "sha512";
-            draft.OsHashValue = data.Sha512;
-            draft.Status = ImageStatus.Active;
-            draft.DataKey = upload.DataKey;
-            draft.DataStoredAt = draft.UpdatedAt;
-            draft.VirtualSize = VirtualSizeOf(draft.DiskFormat, data);
+            draft.AcceptData(upload.DataKey, data, VirtualSizeOf(draft.DiskFormat, data), draft.UpdatedAt);
         }
         else
         {
@@ -348,15 +342,15 @@ public sealed partial class ImageGrain(
         : diskFormat is not null && diskFormat == data.Format ? data.VirtualSize
         : null;
 
-    (string? Owner, ImageStatus? Status) IUploadInspection.Standing =>
+    (string? Owner, ImageStatus? Status) IImageStanding.Standing =>
         state.State.Status is null or ImageStatus.Deleted ? (null, null) : (state.State.Owner, state.State.Status);
 
-    (UploadTarget Target, string? DiskFormat)? IUploadInspection.PendingUpload(Guid uploadId) =>
+    (UploadTarget Target, string? DiskFormat)? IImageStanding.PendingUpload(Guid uploadId) =>
         state.State.Upload is { } upload && upload.UploadId == uploadId && state.State.Status is not (null or ImageStatus.Deleted)
             ? (upload.Target, state.State.DiskFormat)
             : null;
 
-    async Task IUploadInspection.RefuseUploadAsync(Guid uploadId)
+    async Task IImageStanding.RefuseUploadAsync(Guid uploadId)
     {
         if (state.State.Upload?.UploadId == uploadId)
         {
@@ -524,9 +518,7 @@ public sealed partial class ImageGrain(
         await dataStore.DeleteAsync(upload.DataKey, CancellationToken.None);
         var draft = state.State.Clone();
         draft.Upload = null;
-        draft.Status = ImageStatus.Queued;
-        draft.Size = null;
-        draft.VirtualSize = null;
+        draft.BackToQueued();
         draft.UpdatedAt = Now();
         await SaveAsync(draft, draft.Owner);
     }
@@ -809,22 +801,7 @@ public sealed partial class ImageGrain(
     private async Task SaveAsync(ImageState draft, string? previousOwner)
     {
         draft.Version = state.State.Version + 1;
-        var before = state.State;
-        state.State = draft;
-        _view = null;
-        _memberStatuses = null;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            // Nothing half-written: the grain keeps the state that is in storage.
-            state.State = before;
-            _view = null;
-            _memberStatuses = null;
-            throw;
-        }
+        await state.ReplaceAsync(draft, DropViews);
         if (draft.PendingProperties is not null)
         {
             try
@@ -879,6 +856,12 @@ public sealed partial class ImageGrain(
                 _ => PublishAsync(previousOwner),
                 new GrainTimerCreationOptions(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)) { KeepAlive = true });
         }
+    }
+
+    private void DropViews()
+    {
+        _view = null;
+        _memberStatuses = null;
     }
 
     private ImmutableDictionary<string, MemberStatus> MemberStatuses() =>

@@ -40,6 +40,27 @@ public sealed class ImageState
     /// </summary>
     public Glance.Grains.Properties.PropertyDelta? PendingProperties { get; set; }
 
+    /// <summary>The image's data is <paramref name="dataKey"/>: active, with the measurements of its bytes.</summary>
+    public void AcceptData(string dataKey, UploadedData data, long? virtualSize, DateTimeOffset at)
+    {
+        Status = ImageStatus.Active;
+        DataKey = dataKey;
+        DataStoredAt = at;
+        Size = data.Size;
+        Checksum = data.Md5;
+        OsHashAlgo = "sha512";
+        OsHashValue = data.Sha512;
+        VirtualSize = virtualSize;
+    }
+
+    /// <summary>No data after all (an upload or import undone): queued again, sizes forgotten, properties intact, as in Glance.</summary>
+    public void BackToQueued()
+    {
+        Status = ImageStatus.Queued;
+        Size = null;
+        VirtualSize = null;
+    }
+
     /// <summary>UTF-8 bytes of the metadata that lists show: additional properties (names and values) and tags.</summary>
     public long MetadataBytes() =>
         Properties.Sum(p => (long)System.Text.Encoding.UTF8.GetByteCount(p.Key) + System.Text.Encoding.UTF8.GetByteCount(p.Value))

@@ -345,18 +345,6 @@ public sealed partial class MetadefsGrain(
     /// <summary>Makes <paramref name="working"/> the state, in storage first; nothing changes when the write fails.</summary>
     private async Task SaveAsync(MetadefsState working)
     {
-        var before = state.State;
-        state.State = working;
-        _definitions = null;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State = before;
-            _definitions = null;
-            throw;
-        }
+        await state.ReplaceAsync(working, () => _definitions = null);
     }
 }

@@ -86,17 +86,7 @@ public sealed class ImagePropertiesGrain(
             working[property.Name] = property;
         }
         var next = new ImagePropertiesState { Version = delta.Version, Properties = working };
-        var before = state.State;
-        state.State = next;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State = before;
-            throw;
-        }
+        await state.ReplaceAsync(next);
         return Snapshot(next);
     }
 

@@ -49,7 +49,7 @@ internal sealed class AuditFilter(IAuditLog log, TimeProvider clock, ILogger<Aud
         var operation = $"{kind}.{method.GetCustomAttribute<AliasAttribute>()?.Alias ?? method.Name}";
         var target = context.TargetContext.GrainInstance is IGrainWithGuidKey && context.TargetId.TryGetGuidKey(out var id, out _)
             ? id.ToString() : context.TargetId.Key.ToString();
-        var entry = new AuditEvent(AuditEvent.NewId(now), now, caller?.ProjectId ?? (context.TargetContext.GrainInstance as IUploadInspection)?.Standing.Owner,
+        var entry = new AuditEvent(AuditEvent.NewId(now), now, caller?.ProjectId ?? (context.TargetContext.GrainInstance as IImageStanding)?.Standing.Owner,
             caller?.UserId, caller?.Roles ?? [], operation, target, Fields(method, arguments), outcome, status,
             RequestContext.Get(GlanceRequestContext.RequestIdKey) as string);
         try

@@ -12,7 +12,7 @@ internal sealed class FormatInspectionFilter : PublicGrainCallFilter
     protected override async Task OnPublicCallAsync(IIncomingGrainCallContext context)
     {
         if (context.InterfaceMethod.Name == nameof(IImageGrain.CompleteUploadAsync)
-            && context.TargetContext.GrainInstance is IUploadInspection image
+            && context.TargetContext.GrainInstance is IImageStanding image
             && context.Request.GetArgument(0) is Guid uploadId
             && context.Request.GetArgument(1) is UploadedData data
             && image.PendingUpload(uploadId) is { Target: UploadTarget.File, DiskFormat: var diskFormat }

@@ -12,7 +12,7 @@ internal sealed class QuotaFilter(IGrainFactory grains) : PublicGrainCallFilter
 {
     protected override async Task OnPublicCallAsync(IIncomingGrainCallContext context)
     {
-        if (context.TargetContext.GrainInstance is not IUploadInspection image)
+        if (context.TargetContext.GrainInstance is not IImageStanding image)
         {
             await context.Invoke();
             return;
@@ -59,7 +59,7 @@ internal sealed class QuotaFilter(IGrainFactory grains) : PublicGrainCallFilter
         }
     }
 
-    private async Task BeginUploadAsync(IIncomingGrainCallContext context, IUploadInspection image)
+    private async Task BeginUploadAsync(IIncomingGrainCallContext context, IImageStanding image)
     {
         if (image.Standing.Owner is not { } owner)
         {

@@ -1,11 +1,12 @@
 namespace Glance.Grains.Images;
 
 /// <summary>
-/// What a grain call filter (the format-inspection extension) may ask of an image grain about an
-/// upload it is about to complete. Called on the grain instance inside the filter, so in the
-/// grain's own turn; not a grain interface, so no caller outside the silo can reach it.
+/// What a grain call filter (the format-inspection and quotas extensions) may ask of an image grain:
+/// its owner and status, the upload in flight, and to refuse that upload. Called on the grain
+/// instance inside the filter, so in the grain's own turn; not a grain interface, so no caller
+/// outside the silo can reach it.
 /// </summary>
-internal interface IUploadInspection
+internal interface IImageStanding
 {
     /// <summary>The image's owner and status now (null status: no such image).</summary>
     (string? Owner, ImageStatus? Status) Standing { get; }
