@@ -1,5 +1,6 @@
 using Glance.Grains.Hosting;
 using Glance.Grains.Telemetry;
+using Glance.Silo.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -23,6 +24,7 @@ if (args.FirstOrDefault() == "status")
 }
 var builder = Host.CreateApplicationBuilder(args);
 builder.UseOrleans(silo => silo.AddGlance(builder.Configuration));
-// Orleans' and the service's metrics (and spans, logs) to an OpenTelemetry collector when OTEL_EXPORTER_OTLP_ENDPOINT is set.
-builder.Services.AddGlanceOpenTelemetry(builder.Configuration);
+// Orleans' and the service's metrics (and spans, logs) to an OpenTelemetry collector when OTEL_EXPORTER_OTLP_ENDPOINT is set,
+// and for Prometheus at /metrics on a loopback port of the silo's own when Glance:Metrics:Port is set.
+builder.Services.AddGlanceOpenTelemetry(builder.Configuration, metrics => SiloMetricsListener.AddTo(builder, metrics));
 builder.Build().Run();

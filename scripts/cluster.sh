@@ -3,8 +3,8 @@
 # headless silos (Silo/) and M stateless API nodes (Api/ as Orleans clients), one process each.
 #
 #   scripts/cluster.sh up [--silos N] [--api M] [--netns] [--tls]   build if needed, start everything, wait
-#                                  until every API node answers /versions; prints `api K URL` and
-#                                  `silo K ADDRESS` lines (default 3 silos, 2 API nodes)
+#                                  until every API node answers /versions; prints `api K URL`,
+#                                  `silo K ADDRESS` and `silo-metrics K URL` lines (default 3 silos, 2 API nodes)
 #   scripts/cluster.sh status      the members as the cluster sees them (its membership table)
 #   scripts/cluster.sh nodes       the `api K URL` / `silo K ADDRESS` lines of the running cluster
 #   scripts/cluster.sh env         CLUSTER_CONNECTION_STRING=... and CLUSTER_ID=... (for direct clients)
@@ -21,7 +21,7 @@
 #
 # Environment: CLUSTER_DIR (default ./.cluster: state, logs, Azurite's files), CLUSTER_PORT_BASE
 # (default 12100: silo K on BASE+K, its gateway on BASE+100+K, API node K's HTTP on BASE+200+K,
-# Azurite on BASE+300..302), CLUSTER_ID (default glance-local), CLUSTER_BUILD=1 forces a build,
+# silo K's Prometheus /metrics on BASE+250+K, Azurite on BASE+300..302), CLUSTER_ID (default glance-local), CLUSTER_BUILD=1 forces a build,
 # CLUSTER_BUILD=never uses what is built, CLUSTER_CONFIGURATION (default Release).
 # Extra settings for every node: CLUSTER_SETTINGS (e.g. "--Glance:ImageData:UploadLeaseSeconds=10").
 set -euo pipefail
@@ -143,7 +143,8 @@ start_node() { # kind k
   if [ "$kind" = silo ]; then
     # shellcheck disable=SC2046
     cmd=(dotnet "$SILO_DLL" $(common_settings) --Glance:AdvertisedAddress="$addr"
-         --Glance:SiloPort=$((BASE + k)) --Glance:GatewayPort=$((BASE + 100 + k)))
+         --Glance:SiloPort=$((BASE + k)) --Glance:GatewayPort=$((BASE + 100 + k))
+         --Glance:Metrics:Address="$addr" --Glance:Metrics:Port=$((BASE + 250 + k)))
   else
     # shellcheck disable=SC2046
     cmd=(dotnet "$API_DLL" $(common_settings) --urls "http://$addr:$((BASE + 200 + k))"
@@ -156,6 +157,10 @@ start_node() { # kind k
 }
 
 api_url() { echo "http://$(address_of api "$1"):$((BASE + 200 + $1))"; }
+silo_lines() { # k: the silo's line and its metrics line
+  echo "silo $1 $(address_of silo "$1"):$((BASE + $1))"
+  echo "silo-metrics $1 http://$(address_of silo "$1"):$((BASE + 250 + $1))/metrics"
+}
 
 wait_api() { # k
   for _ in $(seq 300); do
@@ -166,14 +171,21 @@ wait_api() { # k
   die "api $1 does not answer $(api_url "$1")/versions (see $CLUSTER_DIR/logs/api-$1.log)"
 }
 
-wait_silo() { # k: its newest entry in the membership table is Active (it joined, not just listens)
-  local endpoint; endpoint="$(address_of silo "$1"):$((BASE + $1))"
+wait_silo() { # k: its newest entry in the membership table is Active (it joined, not just listens), and its /metrics answers
+  local endpoint joined=0; endpoint="$(address_of silo "$1"):$((BASE + $1))"
   for _ in $(seq 60); do
     alive silo "$1" || die "silo $1 exited (see $CLUSTER_DIR/logs/silo-$1.log)"
-    if status_lines 2>/dev/null | grep "^$endpoint " | tail -1 | grep -q " Active "; then return 0; fi
+    if status_lines 2>/dev/null | grep "^$endpoint " | tail -1 | grep -q " Active "; then joined=1; break; fi
     sleep 1
   done
-  die "silo $1 did not join the cluster (see $CLUSTER_DIR/logs/silo-$1.log)"
+  [ "$joined" = 1 ] || die "silo $1 did not join the cluster (see $CLUSTER_DIR/logs/silo-$1.log)"
+  # The metrics listener starts once the silo has (after its start-up tasks).
+  for _ in $(seq 100); do
+    curl -sf -m 2 -o /dev/null "http://$(address_of silo "$1"):$((BASE + 250 + $1))/metrics" && return 0
+    alive silo "$1" || die "silo $1 exited (see $CLUSTER_DIR/logs/silo-$1.log)"
+    sleep 0.2
+  done
+  die "silo $1 does not answer its /metrics on port $((BASE + 250 + $1)) (see $CLUSTER_DIR/logs/silo-$1.log)"
 }
 
 status_lines() {
@@ -184,7 +196,7 @@ status_lines() {
 nodes() {
   for k in $(cat "$CLUSTER_DIR/api.list" 2>/dev/null); do alive api "$k" && echo "api $k $(api_url "$k")"; done
   for k in $(cat "$CLUSTER_DIR/silo.list" 2>/dev/null); do
-    alive silo "$k" && echo "silo $k $(address_of silo "$k"):$((BASE + k))"
+    alive silo "$k" && silo_lines "$k"
   done
   return 0
 }
@@ -261,13 +273,13 @@ case "$cmd" in
     [ $# -ge 1 ] || die "usage: $0 start silo|api K | start azurite"
     case "$1" in
       azurite) start_azurite;;
-      silo) start_node silo "${2:?K}"; wait_silo "$2"; echo "silo $2 $(address_of silo "$2"):$((BASE + $2))";;
+      silo) start_node silo "${2:?K}"; wait_silo "$2"; silo_lines "$2";;
       api) start_node api "${2:?K}"; wait_api "$2"; echo "api $2 $(api_url "$2")";;
       *) die "start silo|api K";;
     esac;;
   add)
     [ "${1:-}" = silo ] || die "usage: $0 add silo"
     k=$(( $(sort -n "$CLUSTER_DIR/silo.list" 2>/dev/null | tail -1 || echo 0) + 1 ))
-    start_node silo "$k"; wait_silo "$k"; echo "silo $k $(address_of silo "$k"):$((BASE + k))";;
+    start_node silo "$k"; wait_silo "$k"; silo_lines "$k";;
   *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2;;
 esac

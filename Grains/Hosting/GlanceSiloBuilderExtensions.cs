@@ -57,7 +57,8 @@ public static class GlanceSiloBuilderExtensions
         });
         silo.Services.AddSingleton(_ => new AzureTableCatalogStore(new VersionedTable(AzureCluster.Tables(azure).GetTableClient(azure.CatalogTable))));
         silo.Services.AddSingleton<ICatalogStore>(services => services.GetRequiredService<AzureTableCatalogStore>());
-        silo.Services.AddSingleton<ITaskIndexStore>(_ => new AzureTableTaskIndexStore(new VersionedTable(AzureCluster.Tables(azure).GetTableClient(azure.TasksTable))));
+        silo.Services.AddSingleton(_ => new AzureTableTaskIndexStore(new VersionedTable(AzureCluster.Tables(azure).GetTableClient(azure.TasksTable))));
+        silo.Services.AddSingleton<ITaskIndexStore>(services => services.GetRequiredService<AzureTableTaskIndexStore>());
         // Crash repair once per cluster (a grain), driven by each silo's start and a reminder.
         silo.UseAzureTableReminderService(reminders =>
         {

@@ -502,7 +502,8 @@ public sealed partial class ImageGrain(
         {
             await DeleteDataAsync();
         }
-        await PublishAsync(previousOwner: null);
+        // The former owner's shard too: a crash may have fallen between the two steps of an owner change.
+        await PublishAsync(previousOwner: state.State.FormerOwner ?? state.State.Owner);
     }
 
     Task IImageMaintenanceGrain.PublishToCatalogAsync() =>
@@ -801,6 +802,11 @@ public sealed partial class ImageGrain(
     private async Task SaveAsync(ImageState draft, string? previousOwner)
     {
         draft.Version = state.State.Version + 1;
+        if (previousOwner != draft.Owner)
+        {
+            // In the same write as the change, so a repair knows which shard may still hold the entry.
+            draft.FormerOwner = previousOwner;
+        }
         await state.ReplaceAsync(draft, DropViews);
         if (draft.PendingProperties is not null)
         {

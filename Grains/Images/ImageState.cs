@@ -22,6 +22,13 @@ public sealed class ImageState
     public string? ContainerFormat { get; set; }
     public string? DiskFormat { get; set; }
     public string? Owner { get; set; }
+
+    /// <summary>
+    /// The owner before the last owner change (null: never changed). An owner change moves the
+    /// catalog entry to another shard in two steps; the azure profile's repair finds an entry a
+    /// crash left in the former owner's shard through it.
+    /// </summary>
+    public string? FormerOwner { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public SortedSet<string> Tags { get; set; } = new(StringComparer.Ordinal);

@@ -2,6 +2,9 @@ using Azure.Storage.Blobs;
 using Glance.Grains.Catalog;
 using Glance.Grains.Images;
 using Glance.Grains.Storage;
+using Glance.Grains.Tasks;
+using Glance.Grains.Templates;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,7 +16,11 @@ public sealed record GrainStateContainer(BlobContainerClient Client);
 /// <summary>
 /// One pass reads every stored image state (Orleans' blob per grain, the same JSON as the embedded
 /// store) and its catalog entity's version, and asks each image that a dead node left behind to
-/// repair itself. It never undoes work another node is doing: an upload in flight is only given
+/// repair itself; then every task state against its task index entity (each task whose entry is
+/// behind or missing, or that is unfinished, repairs itself: <see cref="ITaskRecorder.RepairAsync"/>);
+/// then every template state against its index entity (server templates, when
+/// enabled), and each template whose entry is behind, missing or still live after its delete
+/// publishes itself again. It never undoes work another node is doing: an upload in flight is only given
 /// a lease (undone if nobody renews it), an import only if it is not running. The pass runs in
 /// the background of this grain, so asking for one returns at once and start-up never waits.
 /// </summary>
@@ -23,6 +30,7 @@ public sealed class ClusterRepairGrain(
     AzureTableCatalogStore catalog,
     IOptions<RecoveryOptions> options,
     IGrainFactory grains,
+    IServiceProvider services,
     TimeProvider clock,
     ILogger<ClusterRepairGrain> logger) : Grain, IClusterRepairGrain, IRemindable
 {
@@ -31,6 +39,8 @@ public sealed class ClusterRepairGrain(
 
     // Orleans' Azure Blob storage names a state blob "{state name}-{grain id}.json".
     private const string ImageStatePrefix = "image-glance.image/";
+    private const string TemplateStatePrefix = "template-glance.template/";
+    private const string TaskStatePrefix = "task-glance.task/";
     private const string ReminderName = "repair-pass";
 
     private Task? _running;
@@ -63,51 +73,77 @@ public sealed class ClusterRepairGrain(
     private async Task RunPassAsync()
     {
         var started = clock.GetUtcNow();
-        int read = 0, repaired = 0, failures = 0;
+        var images = new Tally();
+        var templates = new Tally();
+        var tasks = new Tally();
         using var keepAlive = this.RegisterGrainTimer(() => Task.CompletedTask,
             new GrainTimerCreationOptions(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)) { KeepAlive = true });
         try
         {
             await states.Client.CreateIfNotExistsAsync();
-            var blobs = states.Client.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, ImageStatePrefix, CancellationToken.None);
-            await Parallel.ForEachAsync(blobs, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency }, async (blob, _) =>
+            await ScanAsync(ImageStatePrefix, images, (id, json) => ImageNeedsRepairAsync(id, ImageStateDocument.Parse(json)),
+                id => grains.GetGrain<IImageMaintenanceGrain>(id).RepairAsync());
+            if (services.GetService<AzureTableTaskIndexStore>() is { } taskIndex)
             {
-                try
-                {
-                    var key = blob.Name[ImageStatePrefix.Length..].Replace(".json", "", StringComparison.Ordinal);
-                    if (!Guid.TryParseExact(key, "N", out var id))
-                    {
-                        return;
-                    }
-                    var content = await states.Client.GetBlobClient(blob.Name).DownloadContentAsync();
-                    Interlocked.Increment(ref read);
-                    if (await NeedsRepairAsync(id, ImageStateDocument.Parse(content.Value.Content)))
-                    {
-                        // The silo's grain factory (not this grain's): the loop runs on the thread pool.
-                        await grains.GetGrain<IImageMaintenanceGrain>(id).RepairAsync();
-                        Interlocked.Increment(ref repaired);
-                    }
-                }
-                catch (Exception exception)
-                {
-                    Interlocked.Increment(ref failures);
-                    logger.LogWarning("Repairing from {Blob} failed (the next pass retries): {Error}", blob.Name, exception.Message);
-                }
-            });
+                await ScanAsync(TaskStatePrefix, tasks, (id, json) => TaskNeedsRepairAsync(taskIndex, id, TaskStateDocument.Parse(json)),
+                    id => grains.GetGrain<ITaskRecorder>(id).RepairAsync());
+            }
+            if (services.GetService<AzureTableTemplateIndexStore>() is { } templateIndex)
+            {
+                await ScanAsync(TemplateStatePrefix, templates, (id, json) => TemplateNeedsRepairAsync(templateIndex, id, TemplateStateDocument.Parse(json)),
+                    id => grains.GetGrain<ITemplateMaintenanceGrain>(id).PublishToIndexAsync());
+            }
         }
         catch (Exception exception)
         {
-            failures++;
+            images.Failed();
             logger.LogWarning(exception, "A repair pass stopped early; the next one starts over");
         }
-        _last = new RepairPass(started, clock.GetUtcNow(), read, repaired, failures);
-        if (repaired > 0 || failures > 0)
+        _last = new RepairPass(started, clock.GetUtcNow(), images.Read, images.Repaired, images.Failures + tasks.Failures + templates.Failures)
         {
-            logger.LogWarning("Repair pass: {Read} image(s) read, {Repaired} repaired, {Failures} failure(s)", read, repaired, failures);
+            TasksRead = tasks.Read,
+            TasksRepaired = tasks.Repaired,
+            TemplatesRead = templates.Read,
+            TemplatesRepaired = templates.Repaired,
+        };
+        if (images.Repaired + tasks.Repaired + templates.Repaired > 0 || _last.Failures > 0)
+        {
+            logger.LogWarning("Repair pass: {Images} image(s) read, {ImagesRepaired} repaired; {Tasks} task(s) read, {TasksRepaired} repaired; {Templates} template(s) read, {TemplatesRepaired} repaired; {Failures} failure(s)",
+                images.Read, images.Repaired, tasks.Read, tasks.Repaired, templates.Read, templates.Repaired, _last.Failures);
         }
     }
 
-    private async Task<bool> NeedsRepairAsync(Guid id, ImageStateDocument image)
+    /// <summary>Reads every state blob under <paramref name="prefix"/> and asks each grain whose state <paramref name="needsRepair"/> to <paramref name="repair"/>.</summary>
+    private async Task ScanAsync(string prefix, Tally tally, Func<Guid, BinaryData, Task<bool>> needsRepair, Func<Guid, Task> repair)
+    {
+        var blobs = states.Client.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, prefix, CancellationToken.None);
+        await Parallel.ForEachAsync(blobs, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency }, async (blob, _) =>
+        {
+            try
+            {
+                var key = blob.Name[prefix.Length..].Replace(".json", "", StringComparison.Ordinal);
+                if (!Guid.TryParseExact(key, "N", out var id))
+                {
+                    return;
+                }
+                var content = await states.Client.GetBlobClient(blob.Name).DownloadContentAsync();
+                tally.Counted();
+                // The silo's grain factory (not this grain's): the loop runs on the thread pool.
+                if (await needsRepair(id, content.Value.Content))
+                {
+                    await repair(id);
+                    tally.Fixed();
+                }
+            }
+            catch (Exception exception)
+            {
+                tally.Failed();
+                logger.LogWarning("Repairing from {Blob} failed (the next pass retries): {Error}", blob.Name, exception.Message);
+            }
+        });
+    }
+
+    private async Task<bool> ImageNeedsRepairAsync(Guid id, ImageStateDocument image)
     {
         if (image.Status is null)
         {
@@ -117,10 +153,65 @@ public sealed class ClusterRepairGrain(
         {
             return true;
         }
-        var entry = await catalog.VersionAsync(this.CatalogShards().Of(image.Owner, id), id);
-        return image.Status == ImageStatus.Deleted
+        var shard = ShardOf(image.Owner, id);
+        var entry = await catalog.VersionAsync(shard, id);
+        var behind = image.Status == ImageStatus.Deleted
             ? entry is { Live: true }
             : entry is not { Live: true } || entry.Value.Version < image.Version;
+        // An owner change removes the entry from the former owner's shard, then writes it to the new
+        // one: a crash between the two leaves it live in the former shard.
+        return behind
+            || (image.FormerOwner is not null && ShardOf(image.FormerOwner, id) is var former && former != shard
+                && await catalog.VersionAsync(former, id) is { Live: true });
+    }
+
+    // A task's index entry is behind (or missing) after a crash between its write and its index
+    // update; an unexpired task still pending or processing may also have missed its image's last
+    // report. Expired tasks are left to the index, which drops them.
+    private async Task<bool> TaskNeedsRepairAsync(AzureTableTaskIndexStore index, Guid id, TaskStateDocument task)
+    {
+        if (!task.Exists || task.ExpiresAt < clock.GetUtcNow())
+        {
+            return false;
+        }
+        if (!task.Finished)
+        {
+            return true;
+        }
+        var entry = await index.VersionAsync(ShardOf(task.Owner, id), id);
+        return entry is null || entry.Value.Version < task.Version;
+    }
+
+    // A template's index entry is behind (or missing) when its write reached storage and its index
+    // update did not; a deleted template's entry is then still live. Republishing sends the current
+    // state at its version: the shard ignores it if it already has that version or a newer one.
+    private async Task<bool> TemplateNeedsRepairAsync(AzureTableTemplateIndexStore index, Guid id, TemplateStateDocument template)
+    {
+        if (!template.Created)
+        {
+            return false;
+        }
+        var entry = await index.VersionAsync(ShardOf(template.Owner, id), id);
+        return template.Deleted
+            ? entry is { Live: true }
+            : entry is not { Live: true } || entry.Value.Version < template.Version;
+    }
+
+    // The shard of an owner's entry, as the grains place it (images, tasks and templates alike): the one call to the layout.
+    private long ShardOf(string? owner, Guid id) => this.CatalogShards().Of(owner, id);
+
+    /// <summary>One kind's figures, counted from the parallel loop.</summary>
+    private sealed class Tally
+    {
+        private int _read, _repaired, _failures;
+
+        public int Read => _read;
+        public int Repaired => _repaired;
+        public int Failures => _failures;
+
+        public void Counted() => Interlocked.Increment(ref _read);
+        public void Fixed() => Interlocked.Increment(ref _repaired);
+        public void Failed() => Interlocked.Increment(ref _failures);
     }
 }
 

@@ -3,7 +3,9 @@ namespace Glance.Grains.Recovery;
 /// <summary>
 /// The azure profile's crash repair, one per cluster (a grain keyed by its job): finds the images a
 /// dead node left behind (catalog entry behind the image, upload or import in flight, bytes of a
-/// deleted image) and has each repair itself (<see cref="Images.IImageMaintenanceGrain.RepairAsync"/>).
+/// deleted image) and has each repair itself (<see cref="Images.IImageMaintenanceGrain.RepairAsync"/>),
+/// the tasks whose index entry is behind or that are unfinished (<see cref="Tasks.ITaskRecorder.RepairAsync"/>),
+/// and the templates whose index entry is behind (<see cref="Templates.ITemplateMaintenanceGrain"/>).
 /// Every silo asks for a pass when it starts; an Orleans reminder asks again every
 /// <see cref="RecoveryOptions.Interval"/> on whichever silo is alive. Internal: not part of the public API.
 /// </summary>
@@ -26,4 +28,17 @@ public sealed record RepairPass(
     [property: Id(1)] DateTimeOffset FinishedAt,
     [property: Id(2)] int ImagesRead,
     [property: Id(3)] int ImagesRepaired,
-    [property: Id(4)] int Failures);
+    [property: Id(4)] int Failures)
+{
+    /// <summary>Task states read.</summary>
+    [Id(7)] public int TasksRead { get; init; }
+
+    /// <summary>Tasks asked to repair themselves.</summary>
+    [Id(8)] public int TasksRepaired { get; init; }
+
+    /// <summary>Template states read (0 without server templates).</summary>
+    [Id(5)] public int TemplatesRead { get; init; }
+
+    /// <summary>Templates asked to publish their index entry again.</summary>
+    [Id(6)] public int TemplatesRepaired { get; init; }
+}

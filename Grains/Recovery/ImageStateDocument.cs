@@ -7,7 +7,8 @@ namespace Glance.Grains.Recovery;
 /// The few fields of a stored image state the repair needs to decide, read from the state's JSON
 /// without loading the grain (the same document both profiles store, <see cref="Storage.StorageJson"/>).
 /// </summary>
-internal sealed record ImageStateDocument(ImageStatus? Status, string? Owner, long Version, bool UploadInFlight, bool ImportInFlight, bool HoldsData)
+internal sealed record ImageStateDocument(ImageStatus? Status, string? Owner, long Version, bool UploadInFlight, bool ImportInFlight, bool HoldsData,
+    string? FormerOwner = null)
 {
     public static ImageStateDocument Parse(BinaryData json)
     {
@@ -21,6 +22,7 @@ internal sealed record ImageStateDocument(ImageStatus? Status, string? Owner, lo
             root.TryGetProperty("version", out var version) && version.TryGetInt64(out var v) ? v : 0,
             Present("upload"),
             Present("import"),
-            Present("dataKey") || Present("stagedKey"));
+            Present("dataKey") || Present("stagedKey"),
+            Text("formerOwner"));
     }
 }

@@ -32,5 +32,9 @@ public sealed class AzureTableTaskIndexStore(VersionedTable table) : ITaskIndexS
     public Task UpsertAsync(long shard, TaskEntry entry) =>
         table.WriteAsync(Partition(shard), SqliteTaskIndexStore.Key(entry.Task.Id), entry.Version, JsonSerializer.SerializeToUtf8Bytes(entry, StorageJson.Options));
 
+    /// <summary>The stored version of a task's entry, or null when there is none (the cluster repair compares it).</summary>
+    public Task<(long Version, bool Live)?> VersionAsync(long shard, Guid taskId) =>
+        table.VersionAsync(Partition(shard), SqliteTaskIndexStore.Key(taskId));
+
     private static string Partition(long shard) => shard.ToString(CultureInfo.InvariantCulture);
 }

@@ -22,6 +22,16 @@ public interface ITaskRecorder : IGrainWithGuidKey
     /// </summary>
     [Alias("recover")]
     Task RecoverAsync();
+
+    /// <summary>
+    /// The azure profile's cluster repair, safe while other nodes work: sends the task's entry to its
+    /// index shard again and, for a task still pending or processing, takes what its image knows of
+    /// it (forward only). Unlike <see cref="RecoverAsync"/> it never fails a task its image does not
+    /// know yet: on a live cluster that is an import between its task's write-ahead and its image's
+    /// record, or a legacy import that has not created its image. Idempotent.
+    /// </summary>
+    [Alias("repair")]
+    Task RepairAsync();
 }
 
 /// <summary>An image's side of its tasks: what a task grain asks to catch up after a crash.</summary>

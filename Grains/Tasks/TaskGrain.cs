@@ -136,6 +136,20 @@ public sealed class TaskGrain(
         }
     }
 
+    async Task ITaskRecorder.RepairAsync()
+    {
+        if (state.State.Task is not { } task)
+        {
+            return;
+        }
+        await PublishAsync();
+        if (!IsFinished(task) && (state.State.Legacy is null ? task.ImageId : state.State.Legacy.ImageId) is { } imageId
+            && await GrainFactory.GetGrain<IImageTaskSource>(imageId).GetTaskAsync(Id) is { } known)
+        {
+            await MergeAsync(known);
+        }
+    }
+
     /// <summary>
     /// Takes a report of the task: whole when this grain has none yet (the import's write-ahead),
     /// otherwise its progress only, and only forward: what identifies the task (type, input,

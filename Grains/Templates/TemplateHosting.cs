@@ -46,8 +46,10 @@ public static class TemplateHosting
         if (GlanceOptions.From(configuration).IsAzure)
         {
             var azure = AzureOptions.From(configuration);
-            silo.Services.AddSingleton<ITemplateIndexStore>(_ =>
+            silo.Services.AddSingleton(_ =>
                 new AzureTableTemplateIndexStore(new VersionedTable(AzureCluster.Tables(azure).GetTableClient(azure.CatalogTable + "Templates"))));
+            // The cluster repair (Recovery/ClusterRepairGrain) compares template states with it.
+            silo.Services.AddSingleton<ITemplateIndexStore>(services => services.GetRequiredService<AzureTableTemplateIndexStore>());
         }
         else
         {

@@ -255,6 +255,10 @@ public sealed class AzureTableTemplateIndexStore(VersionedTable table) : ITempla
     public Task RemoveAsync(long shard, Guid templateId, long version) =>
         table.WriteAsync(Partition(shard), SqliteCatalogStore.Key(templateId), version, null);
 
+    /// <summary>The stored version of a template's entry and whether it is live, or null when there is none (the cluster repair compares it).</summary>
+    public Task<(long Version, bool Live)?> VersionAsync(long shard, Guid templateId) =>
+        table.VersionAsync(Partition(shard), SqliteCatalogStore.Key(templateId));
+
     private static string Partition(long shard) => shard.ToString(CultureInfo.InvariantCulture);
 }
 

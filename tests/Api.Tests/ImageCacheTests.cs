@@ -107,6 +107,29 @@ public sealed class ImageCacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stalled_first_download_neither_holds_the_fill_back_nor_misses_bytes()
+    {
+        // Larger than the socket and pipe buffers of a stalled download together.
+        var data = Bytes(48 * MiB, seed: 25);
+        var id = await ActiveImageAsync(Client, data);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/images/{id}/file");
+        Owner.Apply(request);
+        using var response = await Client.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(200, (int)response.StatusCode);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var got = new byte[data.Length];
+        await body.ReadExactlyAsync(got.AsMemory(0, 1000));
+
+        // While this download reads nothing, the fill reads the whole image and becomes an entry.
+        Assert.True(await EventuallyAsync(() => IsCachedAsync(Client, id)));
+
+        // The stalled download then gets every byte, those it left behind read from the file.
+        await body.ReadExactlyAsync(got.AsMemory(1000));
+        Assert.Equal(0, await body.ReadAsync(new byte[1]));
+        Assert.Equal(data, got);
+    }
+
+    [Fact]
     public async Task Authorization_is_asked_every_time_and_delete_purges_the_entry()
     {
         var data = Bytes(MiB, seed: 22);

@@ -9,7 +9,7 @@ namespace Glance.Grains.Extensions.AuditEvents;
 /// replaced: a second add of the same id fails) in one partition per day, row key the event id,
 /// so that a partition reads newest first.
 /// </summary>
-internal sealed class AzureTableAuditLog(TableClient table) : IAuditLog
+public sealed class AzureTableAuditLog(TableClient table) : IAuditLog
 {
     private readonly Lazy<Task> _created = new(() => table.CreateIfNotExistsAsync());
 

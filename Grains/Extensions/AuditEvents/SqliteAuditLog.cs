@@ -4,7 +4,7 @@ using Glance.Grains.Storage;
 namespace Glance.Grains.Extensions.AuditEvents;
 
 /// <summary>The audit log in the embedded database: a table of its own, rows only ever inserted.</summary>
-internal sealed class SqliteAuditLog(SqliteDatabase database) : IAuditLog
+public sealed class SqliteAuditLog(SqliteDatabase database) : IAuditLog
 {
     private readonly Lazy<Task> _schema = new(() => database.WriteAsync(connection =>
     {

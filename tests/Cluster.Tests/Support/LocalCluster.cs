@@ -26,6 +26,9 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Base URL of each API node, by node number.</summary>
     public Dictionary<int, Uri> ApiNodes { get; } = [];
 
+    /// <summary>Each silo's Prometheus <c>/metrics</c> URL, by silo number.</summary>
+    public Dictionary<int, Uri> SiloMetrics { get; } = [];
+
     /// <summary>The cluster's Azure Storage connection string (for direct clients).</summary>
     public string ConnectionString { get; private set; } = "";
 
@@ -52,6 +55,10 @@ public sealed class LocalCluster : IAsyncDisposable
             if (parts is ["api", var k, var url])
             {
                 ApiNodes[int.Parse(k, System.Globalization.CultureInfo.InvariantCulture)] = new Uri(url);
+            }
+            if (parts is ["silo-metrics", var silo, var metrics])
+            {
+                SiloMetrics[int.Parse(silo, System.Globalization.CultureInfo.InvariantCulture)] = new Uri(metrics);
             }
         }
         Assert.True(ApiNodes.Count == apis, $"cluster.sh up printed {ApiNodes.Count} API nodes, not {apis}:\n{output}");
@@ -150,14 +157,14 @@ public sealed class LocalCluster : IAsyncDisposable
 
     private static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
-    // cluster.sh uses BASE+1.., BASE+101.., BASE+201.. and BASE+300..302: find a base where they are free.
+    // cluster.sh uses BASE+1.., BASE+101.., BASE+201.., BASE+251.. and BASE+300..302: find a base where they are free.
     private static int FreePortBase()
     {
         var random = new Random();
         for (var attempt = 0; attempt < 50; attempt++)
         {
             var candidate = 20000 + (random.Next(0, 100) * 400);
-            int[] offsets = [1, 2, 3, 4, 101, 102, 103, 104, 201, 202, 300, 301, 302];
+            int[] offsets = [1, 2, 3, 4, 101, 102, 103, 104, 201, 202, 251, 252, 253, 254, 300, 301, 302];
             if (offsets.All(o => IsFree(candidate + o)))
             {
                 return candidate;

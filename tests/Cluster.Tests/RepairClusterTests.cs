@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure;
+using Azure.Data.Tables;
+using Glance.Cluster.Tests.Support;
+
+namespace Glance.Cluster.Tests;
+
+/// <summary>A cluster of one silo and one API node: restarting the silo reloads every index shard from its table.</summary>
+public sealed class RepairClusterFixture : IAsyncLifetime
+{
+    /// <summary>The cluster.</summary>
+    public LocalCluster Cluster { get; } = new();
+
+    public Task InitializeAsync() => Cluster.UpAsync(silos: 1, apis: 1);
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+/// <summary>
+/// The azure profile's once-per-cluster repair on real processes: an index table is put in the
+/// state a crash leaves (the grain's write stored, its index write not), directly in Azurite; the
+/// silo restarts (its shards reload from the tables, and its start asks for a repair pass); the
+/// listings are right again.
+/// </summary>
+public sealed class RepairClusterTests(RepairClusterFixture fixture) : IClassFixture<RepairClusterFixture>, IDisposable
+{
+    private static readonly TimeSpan RepairTime = TimeSpan.FromSeconds(90);
+
+    private readonly LocalCluster _cluster = fixture.Cluster;
+    private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromSeconds(10) })
+    {
+        BaseAddress = fixture.Cluster.ApiNodes[1],
+        Timeout = ImagesHttp.RequestTimeout,
+    };
+
+    public void Dispose() => _http.Dispose();
+
+    [Fact]
+    public async Task Template_index_entries_behind_missing_or_live_after_delete_are_republished()
+    {
+        var table = Table("GlanceCatalogTemplates");
+        var missing = await CreateTemplateAsync("repair-missing");
+        var behind = await CreateTemplateAsync("repair-behind");
+        var deleted = await CreateTemplateAsync("repair-deleted");
+
+        // Missing: the entry never written.
+        var entity = await EntityAsync(table, missing);
+        await table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, ETag.All);
+        // Behind: renamed, but the index keeps the entry from before.
+        var before = await EntityAsync(table, behind);
+        Assert.Equal(HttpStatusCode.OK, await SendAsync(HttpMethod.Patch, $"/v2/templates/{behind}",
+            new[] { new { op = "replace", path = "/name", value = "repair-renamed" } }, "application/json-patch+json"));
+        await table.UpsertEntityAsync(before, TableUpdateMode.Replace);
+        // Live after delete: deleted, but the index keeps the live entry.
+        before = await EntityAsync(table, deleted);
+        Assert.Equal(HttpStatusCode.NoContent, await SendAsync(HttpMethod.Delete, $"/v2/templates/{deleted}"));
+        await table.UpsertEntityAsync(before, TableUpdateMode.Replace);
+
+        await RestartSiloAsync();
+
+        await EventuallyAsync(async () =>
+        {
+            var names = await TemplateNamesAsync();
+            return names is not null && names.TryGetValue(missing, out var m) && m == "repair-missing"
+                && names.TryGetValue(behind, out var b) && b == "repair-renamed" && !names.ContainsKey(deleted);
+        }, "the template list shows the missing template, the new name, and not the deleted template");
+        Assert.False((await EntityAsync(table, deleted)).GetBoolean("Live"));
+    }
+
+    [Fact]
+    public async Task A_task_index_entry_a_crash_left_out_is_written_again()
+    {
+        using var images = new ImagesHttp(_cluster.ApiNodes[1]);
+        var (created, imageId, createBody) = await images.CreateAsync("repair-task");
+        Assert.True(created == HttpStatusCode.Created, createBody);
+        using (var stage = new ByteArrayContent(new byte[4096]))
+        {
+            stage.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            using var staged = await _http.PutAsync($"/v2/images/{imageId}/stage", stage);
+            Assert.Equal(HttpStatusCode.NoContent, staged.StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.Accepted, await SendAsync(HttpMethod.Post, $"/v2/images/{imageId}/import", new { method = new { name = "glance-direct" } }));
+        await EventuallyAsync(async () => (await images.GetAsync(imageId!.Value)).Image?["status"]?.GetValue<string>() == "active", "the import finishes");
+        var (_, tasksBody) = await images.GetTextAsync($"/v2/images/{imageId}/tasks");
+        var taskId = Guid.Parse(Assert.Single(JsonNode.Parse(tasksBody)!["tasks"]!.AsArray())!["id"]!.GetValue<string>());
+        Assert.Contains(taskId, await TaskIdsAsync() ?? []);
+
+        var table = Table("GlanceTasks");
+        // Its last report written (success), so no late index write can put the entry back.
+        await EventuallyAsync(async () => JsonNode.Parse((await images.GetTextAsync($"/v2/tasks/{taskId}")).Body)?["status"]?.GetValue<string>() == "success",
+            "the task succeeds");
+        var entity = await EntityAsync(table, taskId);
+        await table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, ETag.All);
+
+        await RestartSiloAsync();
+
+        await EventuallyAsync(async () => await TaskIdsAsync() is { } listed && listed.Contains(taskId), "the task is listed again");
+        Assert.True((await EntityAsync(table, taskId)).GetBoolean("Live"));
+    }
+
+    [Fact]
+    public async Task An_entry_left_in_the_former_owners_shard_by_an_owner_change_is_removed()
+    {
+        using var images = new ImagesHttp(_cluster.ApiNodes[1]);
+        var (created, id, createBody) = await images.CreateAsync("repair-owner");
+        Assert.True(created == HttpStatusCode.Created, createBody);
+        var owner = JsonNode.Parse(createBody)!["owner"]!.GetValue<string>();
+        string? formerOwner = null;
+        var table = Table("GlanceCatalog");
+
+        // Move the image to an owner whose shard differs (shards are a hash of the owner), keeping the
+        // former shard's live entity as it was before the move.
+        TableEntity? former = null;
+        for (var attempt = 0; attempt < 20 && former is null; attempt++)
+        {
+            var live = Assert.Single(await EntitiesAsync(table, id!.Value), e => e.GetBoolean("Live") == true);
+            var next = $"repair-owner-{attempt}";
+            Assert.Equal(HttpStatusCode.OK, await images.ReplaceAsync(id.Value, "owner", next));
+            var moved = Assert.Single(await EntitiesAsync(table, id.Value), e => e.GetBoolean("Live") == true);
+            if (moved.PartitionKey != live.PartitionKey)
+            {
+                (former, formerOwner) = (live, owner);
+            }
+            owner = next;
+        }
+        Assert.NotNull(former);
+        await table.UpsertEntityAsync(former, TableUpdateMode.Replace);
+
+        await RestartSiloAsync();
+
+        await EventuallyAsync(async () => !((await EntitiesAsync(table, id!.Value)).Single(e => e.PartitionKey == former.PartitionKey).GetBoolean("Live") ?? false),
+            "the former shard's entry is removed");
+        await EventuallyAsync(async () =>
+        {
+            var (status, body) = await images.ListPageAsync($"owner={formerOwner}&limit=1000");
+            return status == HttpStatusCode.OK && !body.Contains(id!.Value.ToString(), StringComparison.Ordinal);
+        }, "the former owner's list no longer shows the image");
+        Assert.Single(await images.ListAllAsync(), i => i == id!.Value);
+    }
+
+    /// <summary>The task ids GET /v2/tasks lists, or null while the cluster does not answer.</summary>
+    private async Task<List<Guid>?> TaskIdsAsync()
+    {
+        try
+        {
+            using var response = await _http.GetAsync("/v2/tasks?limit=1000");
+            return response.StatusCode != HttpStatusCode.OK ? null
+                : [.. JsonNode.Parse(await response.Content.ReadAsStringAsync())!["tasks"]!.AsArray().Select(t => Guid.Parse(t!["id"]!.GetValue<string>()))];
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<List<TableEntity>> EntitiesAsync(TableClient table, Guid id)
+    {
+        var found = new List<TableEntity>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(e => e.RowKey == id.ToString("N")))
+        {
+            found.Add(entity);
+        }
+        return found;
+    }
+
+    private TableClient Table(string name) => new TableServiceClient(_cluster.ConnectionString).GetTableClient(name);
+
+    /// <summary>The entity of an entry, whichever shard's partition holds it (the only one).</summary>
+    private static async Task<TableEntity> EntityAsync(TableClient table, Guid id) => Assert.Single(await EntitiesAsync(table, id));
+
+    private async Task RestartSiloAsync()
+    {
+        await _cluster.NodeAsync("stop", "silo", 1);
+        await _cluster.NodeAsync("start", "silo", 1);
+    }
+
+    private async Task<Guid> CreateTemplateAsync(string name)
+    {
+        using var response = await _http.PostAsync("/v2/templates", Json(new
+        {
+            name,
+            version = new
+            {
+                image = new { selector = new { tag = "repair" } },
+                configuration = new { format = "cloud-config", template = "#cloud-config\nhostname: repair\n" },
+            },
+        }));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, body);
+        return Guid.Parse(JsonNode.Parse(body)!["id"]!.GetValue<string>());
+    }
+
+    /// <summary>Every listed template's name by id, or null while the cluster does not answer.</summary>
+    private async Task<Dictionary<Guid, string>?> TemplateNamesAsync()
+    {
+        try
+        {
+            using var response = await _http.GetAsync("/v2/templates?limit=100");
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return null;
+            }
+            return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["templates"]!.AsArray()
+                .ToDictionary(t => Guid.Parse(t!["id"]!.GetValue<string>()), t => t!["name"]!.GetValue<string>());
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<HttpStatusCode> SendAsync(HttpMethod method, string path, object? body = null, string mediaType = "application/json")
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
+        }
+        using var response = await _http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    private static StringContent Json(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(deadline.Elapsed < RepairTime, $"not within {RepairTime.TotalSeconds} s: {what}");
+            await Task.Delay(500);
+        }
+    }
+}
