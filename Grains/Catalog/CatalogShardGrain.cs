@@ -1,17 +1,28 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
 namespace Glance.Grains.Catalog;
 
 /// <summary>
 /// An in-memory index of one shard's images, loaded from the <see cref="ICatalogStore"/>
 /// on activation. Entries are also kept in a set ordered newest-first, so the default list
-/// order pages without sorting (cost grows with the page, not with the shard).
+/// order pages without sorting (cost grows with the page, not with the shard). A shard past
+/// <see cref="CatalogOptions.ShardEntryWarning"/> entries logs a warning (once per activation): its
+/// memory is bounded by the layout, not by this grain (see <see cref="CatalogLayout"/>).
 /// </summary>
 [GrainType("glance.catalog-shard")]
 [Reentrant] // Queries run between writes; writes re-check versions after awaiting storage.
-public sealed class CatalogShardGrain(ICatalogStore store, PropertyProtections protections, TimeProvider clock) : Grain, ICatalogShardGrain
+public sealed class CatalogShardGrain(
+    ICatalogStore store,
+    PropertyProtections protections,
+    TimeProvider clock,
+    IOptions<CatalogOptions> options,
+    ILogger<CatalogShardGrain> logger) : Grain, ICatalogShardGrain
 {
     private readonly Dictionary<Guid, CatalogEntry> _entries = [];
     private readonly RecentRemovals _removed = new(clock);
     private readonly SortedSet<ImageRecord> _newestFirst = new(ImageOrdering.Default);
+    private bool _warned;
 
     private long Shard => this.GetPrimaryKeyLong();
 
@@ -21,6 +32,7 @@ public sealed class CatalogShardGrain(ICatalogStore store, PropertyProtections p
         {
             Put(entry);
         }
+        WarnIfLarge();
     }
 
     async Task ICatalogShardGrain.UpsertAsync(CatalogEntry entry)
@@ -33,6 +45,7 @@ public sealed class CatalogShardGrain(ICatalogStore store, PropertyProtections p
         if (!IsStale(entry.Image.Id, entry.Version))
         {
             Put(entry);
+            WarnIfLarge();
         }
     }
 
@@ -136,6 +149,17 @@ public sealed class CatalogShardGrain(ICatalogStore store, PropertyProtections p
     private bool IsStale(Guid imageId, long version) =>
         (_entries.TryGetValue(imageId, out var current) && current.Version >= version)
         || _removed.Covers(imageId, version);
+
+    private void WarnIfLarge()
+    {
+        if (!_warned && _entries.Count > options.Value.ShardEntryWarning)
+        {
+            _warned = true;
+            logger.LogWarning("Catalog shard {Shard} holds {Count} entries in memory, more than {Section}:ShardEntryWarning ({Limit}); "
+                + "a new cluster with more shards (or a wider spread per owner) keeps shards smaller",
+                Shard, _entries.Count, CatalogOptions.Section, options.Value.ShardEntryWarning);
+        }
+    }
 
     private void Put(CatalogEntry entry)
     {

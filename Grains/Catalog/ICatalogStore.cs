@@ -15,4 +15,12 @@ public interface ICatalogStore
 
     /// <summary>Marks an image gone (a tombstone carrying the version) unless a newer version is stored.</summary>
     Task RemoveAsync(long shard, Guid imageId, long version);
+
+    /// <summary>
+    /// Records <paramref name="layout"/> as the store's layout unless one is recorded (the first
+    /// writer wins, also between nodes starting at once) and returns the recorded one. A store that
+    /// holds entries but no record was written before layouts were recorded: its layout is
+    /// <see cref="CatalogLayout.Default"/>.
+    /// </summary>
+    Task<CatalogLayout> RecordLayoutAsync(CatalogLayout layout);
 }

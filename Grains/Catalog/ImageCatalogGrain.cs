@@ -15,7 +15,7 @@ public sealed class ImageCatalogGrain : Grain, IImageCatalogGrain
             return [];
         }
         var after = query.Marker is { } marker ? await MarkerAsync(caller, marker) : null;
-        var pages = await Task.WhenAll(CatalogShards.All.Select(
+        var pages = await Task.WhenAll(this.CatalogShards().All.Select(
             shard => GrainFactory.GetGrain<ICatalogShardGrain>(shard).QueryAsync(caller, query, after)));
         var ordering = new ImageOrdering(query.Sort);
         return [.. pages.SelectMany(p => p).Order(ordering).Take(Math.Min(query.Limit, ImageQuery.MaxLimit))];

@@ -32,13 +32,13 @@ public static class GlanceClientBuilderExtensions
             clustering.TableName = azure.ClusteringTable;
         });
         client.AddGlanceTelemetry(configuration);
-        client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = AzureCluster.ResponseTimeout);
+        client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = AzureCluster.ClientResponseTimeout);
         if (ClusterTlsOptions.From(configuration) is { Enabled: true } tls)
         {
             client.UseTls(tls.LoadCertificate(), tls.Configure);
         }
-        // A silo that left stops being offered within seconds, not Orleans' default minute.
-        client.Configure<GatewayOptions>(gateways => gateways.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
+        // A silo that left stops being offered within seconds, not Orleans' default minute (one table query per period).
+        client.Configure<GatewayOptions>(gateways => gateways.GatewayListRefreshPeriod = TimeSpan.FromSeconds(2));
         var started = DateTime.UtcNow;
         client.UseConnectionRetryFilter(async (_, cancellationToken) =>
         {

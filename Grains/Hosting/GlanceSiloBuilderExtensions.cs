@@ -107,6 +107,7 @@ public static class GlanceSiloBuilderExtensions
     public static ISiloBuilder AddGlanceGrains(this ISiloBuilder silo, IConfiguration configuration)
     {
         silo.Services.TryAddSingleton(TimeProvider.System);
+        silo.AddGlanceCatalog(configuration);
         silo.Services.AddOptions<ImageQuotaOptions>().Bind(configuration.GetSection(ImageQuotaOptions.Section))
             .Validate(o => o.Problem() is null, $"Invalid {ImageQuotaOptions.Section} settings (see ImageQuotaOptions.Problem)")
             .ValidateOnStart();

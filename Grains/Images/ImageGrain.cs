@@ -564,7 +564,7 @@ public sealed partial class ImageGrain(
         {
             return options.ImageSizeCap;
         }
-        var usage = await Task.WhenAll(CatalogShards.ForOwner(owner).Select(s => GrainFactory.GetGrain<ICatalogShardGrain>(s).UsageAsync(owner)));
+        var usage = await Task.WhenAll(this.CatalogShards().ForOwner(owner).Select(s => GrainFactory.GetGrain<ICatalogShardGrain>(s).UsageAsync(owner)));
         return Math.Max(0, Math.Min(options.ImageSizeCap, options.UserStorageQuota - usage.Sum()));
     }
 
@@ -823,10 +823,10 @@ public sealed partial class ImageGrain(
     private async Task PublishAsync(string? previousOwner)
     {
         var current = state.State;
-        var shard = CatalogShards.Of(current.Owner, Id);
+        var shard = this.CatalogShards().Of(current.Owner, Id);
         try
         {
-            if (previousOwner != current.Owner && CatalogShards.Of(previousOwner, Id) is var oldShard && oldShard != shard)
+            if (previousOwner != current.Owner && this.CatalogShards().Of(previousOwner, Id) is var oldShard && oldShard != shard)
             {
                 await GrainFactory.GetGrain<ICatalogShardGrain>(oldShard).RemoveAsync(Id, current.Version).WaitAsync(CatalogCallTimeout);
             }

@@ -185,7 +185,7 @@ public sealed class ClusterRepairGrain(
     // A template's index entry is behind (or missing) when its write reached storage and its index
     // update did not; a deleted template's entry is then still live. Republishing sends the current
     // state at its version: the shard ignores it if it already has that version or a newer one.
-    private static async Task<bool> TemplateNeedsRepairAsync(AzureTableTemplateIndexStore index, Guid id, TemplateStateDocument template)
+    private async Task<bool> TemplateNeedsRepairAsync(AzureTableTemplateIndexStore index, Guid id, TemplateStateDocument template)
     {
         if (!template.Created)
         {
@@ -197,8 +197,8 @@ public sealed class ClusterRepairGrain(
             : entry is not { Live: true } || entry.Value.Version < template.Version;
     }
 
-    // The shard of an owner's entry, as the grains place it (images, tasks and templates alike): the one call to CatalogShards.
-    private static long ShardOf(string? owner, Guid id) => CatalogShards.Of(owner, id);
+    // The shard of an owner's entry, as the grains place it (images, tasks and templates alike): the one call to the layout.
+    private long ShardOf(string? owner, Guid id) => this.CatalogShards().Of(owner, id);
 
     /// <summary>One kind's figures, counted from the parallel loop.</summary>
     private sealed class Tally

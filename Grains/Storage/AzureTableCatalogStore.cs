@@ -30,9 +30,23 @@ public sealed class AzureTableCatalogStore(VersionedTable table) : ICatalogStore
     public Task RemoveAsync(long shard, Guid imageId, long version) =>
         table.WriteAsync(Partition(shard), SqliteCatalogStore.Key(imageId), version, null);
 
+    /// <inheritdoc />
+    public async Task<CatalogLayout> RecordLayoutAsync(CatalogLayout layout)
+    {
+        // Its own partition: shard partitions are numbers, so no shard ever loads it.
+        var recorded = await table.GetOrAddAsync(LayoutPartition, LayoutPartition, async () =>
+        {
+            var first = await table.AnyAsync() ? CatalogLayout.Default : layout;
+            return new() { ["Shards"] = first.Shards, ["SpreadPerOwner"] = first.SpreadPerOwner };
+        });
+        return new CatalogLayout(recorded.GetInt32("Shards") ?? 0, recorded.GetInt32("SpreadPerOwner") ?? 0);
+    }
+
     /// <summary>The stored version of an image's entry in a shard, or null when there is none (for repairs).</summary>
     public Task<(long Version, bool Live)?> VersionAsync(long shard, Guid imageId) =>
         table.VersionAsync(Partition(shard), SqliteCatalogStore.Key(imageId));
+
+    private const string LayoutPartition = "layout";
 
     private static string Partition(long shard) => shard.ToString(CultureInfo.InvariantCulture);
 }

@@ -28,6 +28,24 @@ public sealed class SqliteCatalogStore(SqliteDatabase database) : ICatalogStore
     /// <inheritdoc />
     public Task RemoveAsync(long shard, Guid imageId, long version) => Write(shard, imageId, version, null);
 
+    /// <inheritdoc />
+    public Task<CatalogLayout> RecordLayoutAsync(CatalogLayout layout) =>
+        database.WriteAsync(connection =>
+        {
+            // One statement in the writer's transaction: entries without a record mean the default layout.
+            SqliteDatabase.Execute(connection, """
+                INSERT INTO catalog_layout (id, shards, spread)
+                SELECT 0, CASE WHEN EXISTS (SELECT 1 FROM catalog_entry) THEN $legacyShards ELSE $shards END,
+                          CASE WHEN EXISTS (SELECT 1 FROM catalog_entry) THEN $legacySpread ELSE $spread END
+                ON CONFLICT (id) DO NOTHING
+                """, ("$shards", layout.Shards), ("$spread", layout.SpreadPerOwner),
+                ("$legacyShards", CatalogLayout.Default.Shards), ("$legacySpread", CatalogLayout.Default.SpreadPerOwner));
+            using var command = SqliteDatabase.Command(connection, "SELECT shards, spread FROM catalog_layout WHERE id = 0");
+            using var reader = command.ExecuteReader();
+            reader.Read();
+            return new CatalogLayout(reader.GetInt32(0), reader.GetInt32(1));
+        });
+
     /// <summary>The key catalog rows use: the same text as the image grain's key, so the two join.</summary>
     public static string Key(Guid imageId) => imageId.ToString("N");
 

@@ -39,6 +39,10 @@ public sealed class SqliteDatabase : IAsyncDisposable
                     version  INTEGER NOT NULL,
                     entry    TEXT NULL);
                 CREATE INDEX IF NOT EXISTS catalog_entry_by_shard ON catalog_entry (shard);
+                CREATE TABLE IF NOT EXISTS catalog_layout (
+                    id     INTEGER PRIMARY KEY CHECK (id = 0),
+                    shards INTEGER NOT NULL,
+                    spread INTEGER NOT NULL);
                 """);
         }
         _writer = Task.Factory.StartNew(WriteLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();

@@ -80,6 +80,42 @@ public sealed class VersionedTable(TableClient table)
         }
     }
 
+    /// <summary>Whether the table holds any entity at all.</summary>
+    public async Task<bool> AnyAsync()
+    {
+        await _created.Value;
+        await foreach (var _ in table.QueryAsync<TableEntity>(select: [VersionProperty], maxPerPage: 1))
+        {
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The entity at <paramref name="partition"/>/<paramref name="row"/>; when there is none, first adds
+    /// the properties <paramref name="candidate"/> makes (the first writer wins: a concurrent add loses).
+    /// </summary>
+    public async Task<TableEntity> GetOrAddAsync(string partition, string row, Func<Task<Dictionary<string, object>>> candidate)
+    {
+        await _created.Value;
+        while (true)
+        {
+            var stored = await table.GetEntityIfExistsAsync<TableEntity>(partition, row);
+            if (stored.HasValue && stored.Value is { } existing)
+            {
+                return existing;
+            }
+            try
+            {
+                await table.AddEntityAsync(new TableEntity(await candidate()) { PartitionKey = partition, RowKey = row });
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                // Another node added it first: read theirs.
+            }
+        }
+    }
+
     /// <summary>Deletes an entry outright (an expired task's, which no late write can revive).</summary>
     public async Task DeleteAsync(string partition, string row)
     {

@@ -55,7 +55,7 @@ public interface IImageTaskSource : IGrainWithGuidKey
 
 /// <summary>
 /// One shard of the task index: the tasks of the owners that hash to it (as the image catalog's
-/// shards, <see cref="Catalog.CatalogShards"/>), kept in memory and in an <see cref="ITaskIndexStore"/>.
+/// shards, <see cref="Catalog.CatalogLayout"/>), kept in memory and in an <see cref="ITaskIndexStore"/>.
 /// Entries carry the task grain's version, so a late or repeated update never overwrites a newer one.
 /// </summary>
 [Alias("glance.ITaskShardGrain")]

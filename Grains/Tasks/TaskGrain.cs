@@ -310,7 +310,7 @@ public sealed class TaskGrain(
         }
         try
         {
-            await GrainFactory.GetGrain<ITaskShardGrain>(CatalogShards.Of(task.Owner, Id)).UpsertAsync(TaskEntry.Of(task, state.State.Version));
+            await GrainFactory.GetGrain<ITaskShardGrain>(this.CatalogShards().Of(task.Owner, Id)).UpsertAsync(TaskEntry.Of(task, state.State.Version));
             _publishRetry?.Dispose();
             _publishRetry = null;
         }

@@ -73,7 +73,7 @@ public sealed class TaskCatalogGrain(IOptions<TaskOptions> options) : Grain, ITa
         {
             return new TaskPage([], false);
         }
-        var shards = caller.IsAdmin ? CatalogShards.All : CatalogShards.ForOwner(caller.ProjectId);
+        var shards = caller.IsAdmin ? this.CatalogShards().All : this.CatalogShards().ForOwner(caller.ProjectId);
         var pages = await Task.WhenAll(shards.Select(s => GrainFactory.GetGrain<ITaskShardGrain>(s).QueryAsync(caller, query, after)));
         var page = pages.SelectMany(p => p).Order(ordering).Take(query.Limit).ToImmutableArray();
         return new TaskPage(page, page.Length == query.Limit);

@@ -8,16 +8,22 @@ namespace Glance.Grains.Telemetry;
 /// by the catalog shards from the entries they hold in memory, so no image grain is activated.
 /// Every node reports the same cluster-wide numbers: aggregate with <c>max</c>, not <c>sum</c>.
 /// Counted when <see cref="RefreshAsync"/> runs (the API's <c>/metrics</c> runs it before each scrape);
-/// a refresh that fails keeps the last numbers.
+/// a refresh that fails keeps the last numbers. The same count feeds <c>glance.catalog.shard.entries</c>
+/// (by <c>shard</c>): entries each shard holds in memory, to watch a shard's size against the layout.
 /// </summary>
 public sealed class ImageStatusGauge
 {
     private static ImmutableDictionary<ImageStatus, long> s_counts = ImmutableDictionary<ImageStatus, long>.Empty;
+    private static ImmutableArray<long> s_shardEntries = [];
 
     private static readonly ObservableGauge<long> Gauge = GlanceMetrics.Meter.CreateObservableGauge("glance.images",
         () => Enum.GetValues<ImageStatus>().Where(s => s != ImageStatus.Deleted)
             .Select(s => new Measurement<long>(s_counts.GetValueOrDefault(s), new KeyValuePair<string, object?>("status", WireNames.Of(s)))),
         "{image}", "Images listed in the catalog (cluster-wide), by status");
+
+    private static readonly ObservableGauge<long> ShardGauge = GlanceMetrics.Meter.CreateObservableGauge("glance.catalog.shard.entries",
+        () => s_shardEntries.Select((count, shard) => new Measurement<long>(count, new KeyValuePair<string, object?>("shard", shard.ToString(System.Globalization.CultureInfo.InvariantCulture)))),
+        "{entry}", "Entries (images) a catalog shard holds in memory");
 
     private readonly IGrainFactory _grains;
     private readonly object _lock = new();
@@ -28,6 +34,7 @@ public sealed class ImageStatusGauge
     {
         _grains = grains;
         _ = Gauge;
+        _ = ShardGauge;
     }
 
     /// <summary>Counts again; concurrent callers share one count.</summary>
@@ -41,7 +48,9 @@ public sealed class ImageStatusGauge
 
     private async Task CountAsync()
     {
-        var shards = await Task.WhenAll(CatalogShards.All.Select(s => _grains.GetGrain<ICatalogShardGrain>(s).CountByStatusAsync()));
+        // The silo knows the layout; an API node without a silo inside need not.
+        var shards = await _grains.GetGrain<ICatalogStatsGrain>(0).CountByShardAsync();
+        s_shardEntries = [.. shards.Select(s => s.Values.Sum())];
         s_counts = shards.SelectMany(s => s).GroupBy(c => c.Key).ToImmutableDictionary(g => g.Key, g => g.Sum(c => c.Value));
     }
 }

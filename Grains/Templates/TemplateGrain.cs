@@ -398,7 +398,7 @@ public sealed class TemplateGrain(
     private async Task PublishAsync()
     {
         var current = state.State;
-        var shard = GrainFactory.GetGrain<ITemplateShardGrain>(CatalogShards.Of(current.Owner, Id));
+        var shard = GrainFactory.GetGrain<ITemplateShardGrain>(this.CatalogShards().Of(current.Owner, Id));
         try
         {
             if (current.Deleted)

@@ -173,7 +173,7 @@ public sealed class TemplateCatalogGrain : Grain, ITemplateCatalogGrain
         {
             return [];
         }
-        var pages = await Task.WhenAll(CatalogShards.All.Select(s => GrainFactory.GetGrain<ITemplateShardGrain>(s).QueryAsync(caller, query, after)));
+        var pages = await Task.WhenAll(this.CatalogShards().All.Select(s => GrainFactory.GetGrain<ITemplateShardGrain>(s).QueryAsync(caller, query, after)));
         return [.. pages.SelectMany(p => p).Order(new TemplateOrdering(query)).Take(Math.Min(query.Limit, TemplateQuery.MaxLimit))];
     }
 }

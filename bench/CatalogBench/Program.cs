@@ -12,6 +12,13 @@ using Microsoft.Extensions.Logging;
 // real image grains and SQLite storage) and times list queries at each size. If listing is
 // index-backed, the default-order page costs the same at every size.
 //   dotnet run -c Release --project bench/CatalogBench [-- 1000 10000 100000]
+// With `layout`, measures the catalog's layouts instead (LayoutBench.cs):
+//   dotnet run -c Release --project bench/CatalogBench -- layout [IMAGES] [SHARDS,SHARDS,...]
+if (args is ["layout", ..])
+{
+    await Glance.Bench.LayoutBench.RunAsync(args[1..]);
+    return;
+}
 var checkpoints = args.Length > 0 ? args.Select(int.Parse).ToArray() : [1_000, 10_000, 100_000];
 var dataDirectory = Path.Combine(Path.GetTempPath(), $"glance-catalog-bench-{Guid.NewGuid():N}");
 

@@ -55,7 +55,11 @@ public sealed partial class MetricsTests
 
         // A new image is counted as queued at the next scrape.
         await api.CreateUploadableAsync(Persona.P1);
-        Assert.Equal(1, (await ScrapeAsync(api)).Value("glance_images", "status=\"queued\""));
+        var scrape = await ScrapeAsync(api);
+        Assert.Equal(1, scrape.Value("glance_images", "status=\"queued\""));
+        // Entries per catalog shard (the default layout's 4): the two images, wherever they landed.
+        Assert.Equal(2, Enumerable.Range(0, 4).Sum(shard => scrape.Value("glance_catalog_shard_entries", $"shard=\"{shard}\"")));
+        Assert.Equal(0, scrape.Value("glance_catalog_shard_entries", "shard=\"4\""));
     }
 
     [Fact]

@@ -209,11 +209,11 @@ public sealed class DurabilityTests : IDisposable
             image = await cluster.CreateAsync(owner, ImageDraft.Empty.With("name", "survivor"));
         }
         var row = ReadCatalogRow(image.Id)!;
-        Assert.Equal(CatalogShards.Of(owner.ProjectId, image.Id), row.Shard);
+        Assert.Equal(CatalogLayout.Default.Of(owner.ProjectId, image.Id), row.Shard);
         using (var connection = OpenDatabase())
         {
             Assert.Equal(1, Execute(connection, "UPDATE catalog_entry SET shard = $s, entry = NULL WHERE image_id = $id",
-                ("$s", (row.Shard + 1) % CatalogShards.Count), ("$id", SqliteCatalogStore.Key(image.Id))));
+                ("$s", (row.Shard + 1) % CatalogLayout.Default.Shards), ("$id", SqliteCatalogStore.Key(image.Id))));
         }
 
         await using (var restarted = await GlanceTestCluster.StartAsync(_directory.Path))

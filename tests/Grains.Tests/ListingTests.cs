@@ -334,7 +334,7 @@ public sealed class ListingTests(ClusterFixture fixture)
             Caller.Admin(NewProject($"owner{i % 18}")),
             ImageDraft.Empty.With("visibility", "public").With("name", names[i % names.Length]).With("suite", suite))))).ToList();
         // The point of the test: the images really are spread over every shard.
-        Assert.Equal(CatalogShards.Count, images.Select(i => CatalogShards.Of(i.Owner, i.Id)).Distinct().Count());
+        Assert.Equal(CatalogLayout.Default.Shards, images.Select(i => CatalogLayout.Default.Of(i.Owner, i.Id)).Distinct().Count());
         var reader = Caller.Member(NewProject());
 
         foreach (var (sort, expected) in new (ImmutableArray<SortCriterion>, IEnumerable<ImageRecord>)[]

@@ -95,7 +95,7 @@ internal sealed class ProjectQuotaGrain(IOptions<QuotaOptions> options, TimeProv
             _reserved.Remove(expired);
         }
         ImmutableArray<Guid> excluded = [.. _reserved.Values.Select(r => r.Image).Append(also).OfType<Guid>().Distinct()];
-        var shards = await Task.WhenAll(CatalogShards.ForOwner(Project).Select(s => GrainFactory.GetGrain<ICatalogShardGrain>(s).ProjectUsageAsync(Project, excluded)));
+        var shards = await Task.WhenAll(this.CatalogShards().ForOwner(Project).Select(s => GrainFactory.GetGrain<ICatalogShardGrain>(s).ProjectUsageAsync(Project, excluded)));
         var used = shards.Aggregate(ProjectUsage.None, (sum, shard) => sum + shard);
         return _reserved.Values.Aggregate(used, (sum, r) => sum + new ProjectUsage(r.Need.Images, r.Need.Bytes ?? 0, r.Need.StagedBytes ?? 0, r.Need.Uploading));
     }

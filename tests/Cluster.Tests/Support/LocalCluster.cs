@@ -84,6 +84,13 @@ public sealed class LocalCluster : IAsyncDisposable
             : $"--- {node}: (no log)";
     }
 
+    /// <summary>Lines of every node's log that <paramref name="match"/> picks, each prefixed by its node.</summary>
+    public IEnumerable<string> LogLines(Func<string, bool> match) =>
+        Directory.Exists(Path.Combine(_directory.Path, "logs"))
+            ? Directory.GetFiles(Path.Combine(_directory.Path, "logs"), "*.log").Order(StringComparer.Ordinal)
+                .SelectMany(path => File.ReadLines(path).Where(match).Select(line => $"{Path.GetFileNameWithoutExtension(path)}: {line}"))
+            : [];
+
     /// <summary>Runs cluster.sh with this cluster's environment; fails the test with its output if it fails.</summary>
     public async Task<string> RunAsync(TimeSpan timeout, params string[] arguments)
     {
@@ -105,7 +112,10 @@ public sealed class LocalCluster : IAsyncDisposable
         start.Environment["CLUSTER_BUILD"] = "never";
         start.Environment["CLUSTER_CONFIGURATION"] = Configuration;
         start.Environment["CLUSTER_SETTINGS"] =
-            $"--Glance:ImageData:UploadLeaseSeconds={LeaseSeconds} --Glance:Recovery:MinimumGap=00:00:01 --Logging:LogLevel:Default=Warning";
+            $"--Glance:ImageData:UploadLeaseSeconds={LeaseSeconds} --Glance:Recovery:MinimumGap=00:00:01 --Logging:LogLevel:Default=Warning"
+            // Timestamped, with the membership's decisions: the fault tests print the failure-detection timeline.
+            + " --Logging:Console:FormatterOptions:TimestampFormat=[HH:mm:ss.fff] --Logging:Console:FormatterOptions:UseUtcTimestamp=true --Logging:Console:FormatterOptions:SingleLine=true"
+            + " --Logging:LogLevel:Orleans.Runtime.MembershipService=Information";
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -124,7 +134,8 @@ public sealed class LocalCluster : IAsyncDisposable
             // A node that exited while starting says why at the end of its log (the directory goes with the cluster).
             var node = arguments is [_, "silo" or "api", var k] ? $"{arguments[1]}-{k}" : null;
             var tail = node is not null && File.Exists(Path.Combine(_directory.Path, "logs", node + ".log"))
-                ? $"\n--- last lines of {node}.log:\n" + string.Join('\n', File.ReadLines(Path.Combine(_directory.Path, "logs", node + ".log")).TakeLast(60))
+                ? $"\n--- last lines of {node}.log (stack frames left out):\n" + string.Join('\n', File.ReadLines(Path.Combine(_directory.Path, "logs", node + ".log")).TakeLast(400)
+                    .Where(l => !l.TrimStart().StartsWith("at ", StringComparison.Ordinal)).TakeLast(60)) // the messages, not the stack frames
                 : "";
             throw new InvalidOperationException(
                 $"cluster.sh {string.Join(' ', arguments)} failed ({process.ExitCode}){(IsCi ? " (CI)" : "")}:\n{await stdout}\n{await stderr}{tail}");

@@ -12,8 +12,12 @@ namespace Glance.Cluster.Tests.Support;
 /// </summary>
 public sealed class MixedLoad
 {
-    /// <summary>One request: when it ended (since the load started), what, and its status (0 = no answer).</summary>
-    public sealed record Outcome(TimeSpan At, string Operation, int Status, string? Error);
+    /// <summary>One request: when it ended (since the load started), what, its status (0 = no answer), and how long it took.</summary>
+    public sealed record Outcome(TimeSpan At, string Operation, int Status, string? Error, TimeSpan Took)
+    {
+        /// <summary>When it started (since the load started).</summary>
+        public TimeSpan Started => At - Took;
+    }
 
     /// <summary>What the service acknowledged for one image.</summary>
     public sealed class Acknowledged
@@ -51,6 +55,9 @@ public sealed class MixedLoad
         }
         await Task.WhenAll(workers);
     }
+
+    /// <summary>Time since the load started.</summary>
+    public TimeSpan Elapsed => _clock.Elapsed;
 
     /// <summary>Requests that got no success answer.</summary>
     public IReadOnlyList<Outcome> Failures => [.. Outcomes.Where(o => o.Status is 0 or >= 500)];
@@ -101,15 +108,16 @@ public sealed class MixedLoad
 
     private async Task<T?> TryAsync<T>(string operation, Func<Task<(int Status, T? Value)>> call) where T : struct
     {
+        var started = _clock.Elapsed;
         try
         {
             var (status, value) = await call();
-            Outcomes.Enqueue(new Outcome(_clock.Elapsed, operation, status, null));
+            Outcomes.Enqueue(new Outcome(_clock.Elapsed, operation, status, null, _clock.Elapsed - started));
             return status is >= 200 and < 300 ? value : null;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
         {
-            Outcomes.Enqueue(new Outcome(_clock.Elapsed, operation, 0, e.GetType().Name + ": " + e.Message));
+            Outcomes.Enqueue(new Outcome(_clock.Elapsed, operation, 0, e.GetType().Name + ": " + e.Message, _clock.Elapsed - started));
             return null;
         }
     }
