@@ -14,7 +14,7 @@ public abstract class PublicGrainCallFilter : IIncomingGrainCallFilter
 
     /// <inheritdoc />
     public Task Invoke(IIncomingGrainCallContext context) =>
-        context.InterfaceMethod?.DeclaringType?.Assembly == PublicContract
+        context.Request.GetInterfaceType()?.Assembly == PublicContract
             ? OnPublicCallAsync(context)
             : context.Invoke();
 

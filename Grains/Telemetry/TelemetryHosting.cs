@@ -46,13 +46,24 @@ public static class TelemetryHosting
     }
 
     /// <summary>
-    /// Orleans' activity propagation (a grain call continues the caller's trace, so an HTTP
-    /// request's trace holds its grain calls) and, with <c>Glance:Dashboard:Enabled</c>, the
-    /// dashboard's statistics on this silo.
+    /// Whether grain calls carry traces: <c>Glance:Traces:Enabled</c>, by default on exactly when
+    /// spans are exported (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>). Off, no propagation filter runs:
+    /// two of them on every grain call cost a fifth of an image GET's throughput.
+    /// </summary>
+    public static bool TracesGrainCalls(IConfiguration configuration) =>
+        configuration.GetValue<bool?>("Glance:Traces:Enabled") ?? !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
+    /// <summary>
+    /// Orleans' activity propagation when <see cref="TracesGrainCalls"/> (a grain call continues the
+    /// caller's trace, so an HTTP request's trace holds its grain calls) and, with
+    /// <c>Glance:Dashboard:Enabled</c>, the dashboard's statistics on this silo.
     /// </summary>
     public static ISiloBuilder AddGlanceTelemetry(this ISiloBuilder silo, IConfiguration configuration)
     {
-        silo.AddActivityPropagation();
+        if (TracesGrainCalls(configuration))
+        {
+            silo.AddActivityPropagation();
+        }
         if (Dashboard(configuration).Enabled)
         {
             silo.AddDashboard();
@@ -63,7 +74,10 @@ public static class TelemetryHosting
     /// <summary>The client side of <see cref="AddGlanceTelemetry(ISiloBuilder, IConfiguration)"/>: an API node shows the cluster's dashboard.</summary>
     public static IClientBuilder AddGlanceTelemetry(this IClientBuilder client, IConfiguration configuration)
     {
-        client.AddActivityPropagation();
+        if (TracesGrainCalls(configuration))
+        {
+            client.AddActivityPropagation();
+        }
         if (Dashboard(configuration).Enabled)
         {
             client.AddDashboard();

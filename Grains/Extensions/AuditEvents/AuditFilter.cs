@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
 
@@ -11,14 +12,17 @@ namespace Glance.Grains.Extensions.AuditEvents;
 /// </summary>
 internal sealed class AuditFilter(IAuditLog log, TimeProvider clock, ILogger<AuditFilter> logger) : PublicGrainCallFilter
 {
-    protected override async Task OnPublicCallAsync(IIncomingGrainCallContext context)
+    private static readonly ConcurrentDictionary<MethodInfo, bool> Mutations = new();
+
+    // Every public call passes here: reads go straight on (no reflection, no async step added).
+    protected override Task OnPublicCallAsync(IIncomingGrainCallContext context) =>
+        Mutations.GetOrAdd(context.InterfaceMethod, static method =>
+            method.GetCustomAttribute<ReadOnlyAttribute>() is null && method.Name != nameof(IImageGrain.RenewUploadAsync))
+            ? RecordAsync(context, context.InterfaceMethod)
+            : context.Invoke();
+
+    private async Task RecordAsync(IIncomingGrainCallContext context, MethodInfo method)
     {
-        var method = context.InterfaceMethod;
-        if (method.GetCustomAttribute<ReadOnlyAttribute>() is not null || method.Name == nameof(IImageGrain.RenewUploadAsync))
-        {
-            await context.Invoke();
-            return;
-        }
         var (outcome, status) = ("success", 200);
         try
         {

@@ -9,10 +9,13 @@ namespace Glance.Grains.Extensions.FormatInspection;
 /// </summary>
 internal sealed class FormatInspectionFilter : PublicGrainCallFilter
 {
-    protected override async Task OnPublicCallAsync(IIncomingGrainCallContext context)
+    // Every public call passes here: only an upload's completion takes the slow (async) path.
+    protected override Task OnPublicCallAsync(IIncomingGrainCallContext context) =>
+        context.InterfaceMethod.Name == nameof(IImageGrain.CompleteUploadAsync) ? CheckUploadAsync(context) : context.Invoke();
+
+    private static async Task CheckUploadAsync(IIncomingGrainCallContext context)
     {
-        if (context.InterfaceMethod.Name == nameof(IImageGrain.CompleteUploadAsync)
-            && context.TargetContext.GrainInstance is IImageStanding image
+        if (context.TargetContext.GrainInstance is IImageStanding image
             && context.Request.GetArgument(0) is Guid uploadId
             && context.Request.GetArgument(1) is UploadedData data
             && image.PendingUpload(uploadId) is { Target: UploadTarget.File, DiskFormat: var diskFormat }

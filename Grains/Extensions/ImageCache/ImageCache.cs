@@ -307,8 +307,9 @@ public sealed class ImageCache : IDisposable
     {
         try
         {
-            var handle = File.OpenHandle(DataPath(entry.Image), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            return new CacheReadStream(handle, offset, length, null);
+            // A complete entry is read as the file store reads its files (synchronous page-cache reads).
+            var handle = File.OpenHandle(DataPath(entry.Image), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
+            return new FileRangeStream(handle, offset, length);
         }
         catch (IOException)
         {

@@ -9,13 +9,16 @@ namespace Glance.Grains.Extensions.ImageCache;
 /// </summary>
 internal sealed class ImageCachePurgeFilter(IGrainFactory grains) : PublicGrainCallFilter
 {
-    protected override async Task OnPublicCallAsync(IIncomingGrainCallContext context)
+    // Every public call passes here: anything but a delete goes straight on (no async step added).
+    protected override Task OnPublicCallAsync(IIncomingGrainCallContext context) =>
+        context.InterfaceMethod.DeclaringType == typeof(IImageGrain) && context.InterfaceMethod.Name == nameof(IImageGrain.DeleteAsync)
+            ? DeleteAndPurgeAsync(context)
+            : context.Invoke();
+
+    private async Task DeleteAndPurgeAsync(IIncomingGrainCallContext context)
     {
         await context.Invoke();
-        if (context.InterfaceMethod.DeclaringType == typeof(IImageGrain) && context.InterfaceMethod.Name == nameof(IImageGrain.DeleteAsync))
-        {
-            await grains.GetGrain<IImageCacheNodesGrain>(context.TargetId.GetGuidKey()).PurgeAsync();
-        }
+        await grains.GetGrain<IImageCacheNodesGrain>(context.TargetId.GetGuidKey()).PurgeAsync();
     }
 }
 
@@ -27,13 +30,15 @@ internal sealed class ImageCachePurgeFilter(IGrainFactory grains) : PublicGrainC
 /// </summary>
 internal sealed class ImageCacheFilter(IServiceProvider services) : IOutgoingGrainCallFilter
 {
-    public async Task Invoke(IOutgoingGrainCallContext context)
+    // Every call this node makes passes here: only an image's delete and data opening take the async path.
+    public Task Invoke(IOutgoingGrainCallContext context) =>
+        context.InterfaceMethod?.DeclaringType == typeof(IImageGrain)
+            && context.InterfaceMethod.Name is nameof(IImageGrain.DeleteAsync) or nameof(IImageGrain.OpenDataAsync)
+            ? ImageCallAsync(context)
+            : context.Invoke();
+
+    private async Task ImageCallAsync(IOutgoingGrainCallContext context)
     {
-        if (context.InterfaceMethod?.DeclaringType != typeof(IImageGrain))
-        {
-            await context.Invoke();
-            return;
-        }
         var image = context.TargetId.GetGuidKey();
         switch (context.InterfaceMethod.Name)
         {

@@ -10,13 +10,16 @@ namespace Glance.Grains.Extensions.Quotas;
 /// </summary>
 internal sealed class QuotaFilter(IGrainFactory grains) : PublicGrainCallFilter
 {
-    protected override async Task OnPublicCallAsync(IIncomingGrainCallContext context)
+    // Every public call passes here: only the image verbs that need room take the async path.
+    protected override Task OnPublicCallAsync(IIncomingGrainCallContext context) =>
+        context.TargetContext.GrainInstance is IImageStanding image && context.InterfaceMethod.Name is nameof(IImageGrain.CreateAsync)
+            or nameof(IImageGrain.BeginUploadAsync) or nameof(IImageGrain.ImportAsync) or nameof(IImageGrain.RenewUploadAsync)
+            or nameof(IImageGrain.CompleteUploadAsync) or nameof(IImageGrain.AbortUploadAsync)
+            ? EnforceAsync(context, image)
+            : context.Invoke();
+
+    private async Task EnforceAsync(IIncomingGrainCallContext context, IImageStanding image)
     {
-        if (context.TargetContext.GrainInstance is not IImageStanding image)
-        {
-            await context.Invoke();
-            return;
-        }
         switch (context.InterfaceMethod.Name)
         {
             case nameof(IImageGrain.CreateAsync):
