@@ -62,6 +62,10 @@ public sealed record ProjectUsage(
     public static ProjectUsage operator +(ProjectUsage a, ProjectUsage b) =>
         new(a.Images + b.Images, a.Bytes + b.Bytes, a.StagedBytes + b.StagedBytes, a.Uploading + b.Uploading);
 
+    /// <summary>The first without the second.</summary>
+    public static ProjectUsage operator -(ProjectUsage a, ProjectUsage b) =>
+        new(a.Images - b.Images, a.Bytes - b.Bytes, a.StagedBytes - b.StagedBytes, a.Uploading - b.Uploading);
+
     /// <summary>One image's share.</summary>
     public static ProjectUsage Of(ImageRecord image)
     {
