@@ -49,12 +49,14 @@ public sealed class SqliteDatabase : IAsyncDisposable
     }
 
     /// <summary>Runs a read on its own pooled connection.</summary>
-    public async Task<T> ReadAsync<T>(Func<SqliteConnection, T> read)
-    {
-        await Task.Yield(); // SQLite calls block; keep them off the caller's (grain) turn.
-        using var connection = Open();
-        return read(connection);
-    }
+    public Task<T> ReadAsync<T>(Func<SqliteConnection, T> read) =>
+        // SQLite calls block: on the thread pool, not the caller's grain scheduler (a Task.Yield inside
+        // a grain would come back to that scheduler, and a shard's first load held its turn for seconds).
+        Task.Run(() =>
+        {
+            using var connection = Open();
+            return read(connection);
+        });
 
     /// <summary>Queues a write; completes once the transaction holding it has committed.</summary>
     public Task<T> WriteAsync<T>(Func<SqliteConnection, T> write)

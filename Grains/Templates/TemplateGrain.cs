@@ -376,21 +376,7 @@ public sealed class TemplateGrain(
     private async Task SaveAsync(TemplateState draft)
     {
         draft.Version = state.State.Version + 1;
-        var before = state.State;
-        state.State = draft;
-        _view = null;
-        _memberStatuses = null;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State = before;
-            _view = null;
-            _memberStatuses = null;
-            throw;
-        }
+        await state.ReplaceAsync(draft, () => (_view, _memberStatuses) = (null, null));
         await PublishAsync();
     }
 
