@@ -57,12 +57,12 @@ internal static class LayoutBench
                     }
                     var catalog = grains.GetGrain<IImageCatalogGrain>(0);
                     var reader = Caller.Member("p3");
-                    var first = await TimeAsync(() => catalog.ListAsync(reader, new ImageQuery { Limit = 20, Visibility = VisibilityScope.All }));
-                    var filtered = await TimeAsync(() => catalog.ListAsync(reader, new ImageQuery
+                    var first = await Latency.TimeAsync(() => catalog.ListAsync(reader, new ImageQuery { Limit = 20, Visibility = VisibilityScope.All }));
+                    var filtered = await Latency.TimeAsync(() => catalog.ListAsync(reader, new ImageQuery
                     {
                         Limit = 20, Visibility = VisibilityScope.All, Filters = [new AttributeFilter("rarity", FilterOp.Eq, ["rare"])],
                     }), rounds: 20);
-                    var byName = await TimeAsync(() => catalog.ListAsync(reader, new ImageQuery
+                    var byName = await Latency.TimeAsync(() => catalog.ListAsync(reader, new ImageQuery
                     {
                         Limit = 20, Visibility = VisibilityScope.All, Sort = [new SortCriterion(SortKey.Name, false)],
                     }), rounds: 20);
@@ -144,22 +144,5 @@ internal static class LayoutBench
             GC.WaitForPendingFinalizers();
         }
         return GC.GetTotalMemory(forceFullCollection: true);
-    }
-
-    private static async Task<(double P50, double P99)> TimeAsync<T>(Func<Task<T>> run, int rounds = 200)
-    {
-        for (var i = 0; i < 5; i++)
-        {
-            await run();
-        }
-        var samples = new double[rounds];
-        for (var i = 0; i < rounds; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            await run();
-            samples[i] = clock.Elapsed.TotalMilliseconds;
-        }
-        Array.Sort(samples);
-        return (samples[rounds / 2], samples[Math.Min(rounds - 1, rounds * 99 / 100)]);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Glance.Bench;
 using Glance.Grains.Catalog;
 using Glance.Grains.Hosting;
 using Glance.Grains.Identity;
@@ -58,7 +59,7 @@ foreach (var target in checkpoints)
     var createRate = toCreate / clock.Elapsed.TotalSeconds;
     created = target;
 
-    var firstPage = await Time(() => catalog.ListAsync(reader, new ImageQuery { Limit = 20, Visibility = VisibilityScope.All }));
+    var firstPage = await Latency.TimeAsync(() => catalog.ListAsync(reader, new ImageQuery { Limit = 20, Visibility = VisibilityScope.All }));
     // A page deep in the list: walk 50 pages with markers and time the last ones.
     var query = new ImageQuery { Limit = 20, Visibility = VisibilityScope.All };
     ImmutableArrayPage page = new(await catalog.ListAsync(reader, query));
@@ -66,12 +67,12 @@ foreach (var target in checkpoints)
     {
         page = new(await catalog.ListAsync(reader, query with { Marker = last }));
     }
-    var deepPage = await Time(() => catalog.ListAsync(reader, query with { Marker = page.Last }));
-    var filtered = await Time(() => catalog.ListAsync(reader, new ImageQuery
+    var deepPage = await Latency.TimeAsync(() => catalog.ListAsync(reader, query with { Marker = page.Last }));
+    var filtered = await Latency.TimeAsync(() => catalog.ListAsync(reader, new ImageQuery
     {
         Limit = 20, Visibility = VisibilityScope.All, Filters = [new AttributeFilter("rarity", FilterOp.Eq, ["rare"])],
     }));
-    var byName = await Time(() => catalog.ListAsync(reader, new ImageQuery
+    var byName = await Latency.TimeAsync(() => catalog.ListAsync(reader, new ImageQuery
     {
         Limit = 20, Visibility = VisibilityScope.All, Sort = [new SortCriterion(SortKey.Name, false)],
     }), rounds: 20);
@@ -80,23 +81,6 @@ foreach (var target in checkpoints)
 
 await host.StopAsync();
 Directory.Delete(dataDirectory, recursive: true);
-
-static async Task<(double P50, double P99)> Time<T>(Func<Task<T>> run, int rounds = 200)
-{
-    for (var i = 0; i < 5; i++)
-    {
-        await run();
-    }
-    var samples = new double[rounds];
-    for (var i = 0; i < rounds; i++)
-    {
-        var clock = Stopwatch.StartNew();
-        await run();
-        samples[i] = clock.Elapsed.TotalMilliseconds;
-    }
-    Array.Sort(samples);
-    return (samples[rounds / 2], samples[Math.Min(rounds - 1, rounds * 99 / 100)]);
-}
 
 internal readonly record struct ImmutableArrayPage(System.Collections.Immutable.ImmutableArray<ImageRecord> Images)
 {
