@@ -81,23 +81,32 @@ big=$(curl -sf -X POST "http://127.0.0.1:$http_port/v2/images" -H 'Content-Type:
 curl -sf -X PUT "http://127.0.0.1:$http_port/v2/images/$big/file" -H 'Content-Type: application/octet-stream' \
   --data-binary @"$data/big.raw" -o /dev/null
 rm -f "$data/big.raw"
-curl_speed() { # url streams -> total MiB/s
-  local start end
+curl_speed() { # url streams curl-args... -> total MiB/s and the server's CPU seconds per 512 MiB
+  local url=$1 streams=$2 start end cpu0 cpu1; shift 2
+  cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   start=$(date +%s.%N)
-  for _ in $(seq "$2"); do curl -sf -k -o /dev/null "$1" & done
+  for _ in $(seq "$streams"); do curl -sf -k "$@" -o /dev/null "$url" & done
   wait
   end=$(date +%s.%N)
-  python3 -c "print('%.0f' % ($2 * 512 / ($end - $start)))"
+  cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  python3 -c "print('%.0f %.2f' % ($streams * 512 / ($end - $start), ($cpu1 - $cpu0) / $(getconf CLK_TCK) / $streams))"
 }
-for scheme in http https; do
-  port=$http_port; [[ $scheme == https ]] && port=$https_port
-  date -u +%s > "$out/curl-$scheme.t0"
+# curl offers h2 by ALPN, so HTTPS is timed with each protocol named: Kestrel's HTTP/2 sends
+# 16 KiB DATA frames through one frame writer per connection, HTTP/1.1 writes the body straight
+# into TLS records.
+for run in "http --http1.1" "https-http1.1 --http1.1" "https-h2 --http2"; do
+  read -r label proto <<< "$run"
+  scheme=${label%%-*}; port=$http_port; [[ $scheme == https ]] && port=$https_port
+  date -u +%s > "$out/curl-$label.t0"
   for streams in 1 2; do
-    best=0
-    for _ in 1 2 3; do v=$(curl_speed "$scheme://127.0.0.1:$port/v2/images/$big/file" $streams); (( v > best )) && best=$v; done
-    echo "$scheme $streams $best" >> "$out/curl.txt"
+    best=0; best_cpu=0
+    for _ in 1 2 3; do
+      read -r v cpu <<< "$(curl_speed "$scheme://127.0.0.1:$port/v2/images/$big/file" $streams "$proto")"
+      (( v > best )) && { best=$v; best_cpu=$cpu; }
+    done
+    echo "$label $streams $best $best_cpu" >> "$out/curl.txt"
   done
-  date -u +%s > "$out/curl-$scheme.t1"
+  date -u +%s > "$out/curl-$label.t1"
 done
 kill $pid; wait $pid 2>/dev/null || true; pid=
 
@@ -146,10 +155,11 @@ def cores(label):
             last[cpu] = (int(busy), int(total))
     return ", ".join("%s %.0f%%" % (cpu, 100.0 * (last[cpu][0] - first[cpu][0]) / max(1, last[cpu][1] - first[cpu][1])) for cpu in sorted(last))
 print("- each core busy during the whole HTTPS bench: " + cores("https"))
-print("- each core busy during the curl HTTPS downloads: " + cores("curl-https"))
+print("- each core busy during the curl HTTPS downloads: " + ", ".join("%s: %s" % (p, cores("curl-https-" + p)) for p in ("http1.1", "h2")))
+print("- bench.py's own CPU in the HTTPS one-stream download (100%% = one core): %s%%" % get(https, "resources.client_cpu_pct.download_big_c1"))
 for line in open("%s/curl.txt" % out):
-    scheme, streams, speed = line.split()
-    print("- curl download of 512 MiB, %s, %s stream(s) at once: %s MiB/s in total (best of 3)" % (scheme, streams, speed))
+    label, streams, speed, cpu = line.split()
+    print("- curl download of 512 MiB, %s, %s stream(s) at once: %s MiB/s in total (best of 3), server CPU %s s per stream" % (label, streams, speed, cpu))
 # The hop and Azure storage per request: one client, one request at a time.
 for key, name in (("metadata.create_c1.lat_ms.p50", "create (c=1) p50 ms"), ("metadata.show.c1.lat_ms.p50", "GET image (c=1) p50 ms"), ("mixed.lat_ms.create.p50", "mixed create p50 ms"),
                   ("mixed.lat_ms.upload.p50", "mixed upload p50 ms")):

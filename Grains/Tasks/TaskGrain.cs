@@ -278,20 +278,13 @@ public sealed class TaskGrain(
 
     private async Task SaveAsync(ImageTask task, LegacyImport? legacy)
     {
-        var before = (state.State.Task, state.State.Version, state.State.Legacy);
-        var changed = !Equals(task, before.Task);
-        state.State.Task = task;
-        state.State.Legacy = legacy;
-        state.State.Version += changed ? 1 : 0;
-        try
+        var changed = !Equals(task, state.State.Task);
+        await state.ReplaceAsync(new TaskGrainState
         {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            (state.State.Task, state.State.Version, state.State.Legacy) = before;
-            throw;
-        }
+            Task = task,
+            Legacy = legacy,
+            Version = state.State.Version + (changed ? 1 : 0),
+        });
         if (changed)
         {
             await PublishAsync();
