@@ -3,6 +3,7 @@ using Glance.Grains.Catalog;
 using Glance.Grains.Images;
 using Glance.Grains.Storage;
 using Glance.Grains.Tasks;
+using Glance.Grains.Telemetry;
 using Glance.Grains.Templates;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,7 @@ namespace Glance.Grains.Recovery;
 public sealed record GrainStateContainer(BlobContainerClient Client);
 
 /// <summary>
-/// One pass reads every stored image state (Orleans' blob per grain, the same JSON as the embedded
+/// A full pass (a silo's start asks for one) reads every stored image state (Orleans' blob per grain, the same JSON as the embedded
 /// store) and its catalog entity's version, and asks each image that a dead node left behind to
 /// repair itself; then every task state against its task index entity (each task whose entry is
 /// behind or missing, or that is unfinished, repairs itself: <see cref="ITaskRecorder.RepairAsync"/>);
@@ -23,6 +24,7 @@ public sealed record GrainStateContainer(BlobContainerClient Client);
 /// publishes itself again. It never undoes work another node is doing: an upload in flight is only given
 /// a lease (undone if nobody renews it), an import only if it is not running. The pass runs in
 /// the background of this grain, so asking for one returns at once and start-up never waits.
+/// The reminder's passes are incremental (<see cref="ReceiveReminder"/>).
 /// </summary>
 [GrainType("glance.cluster-repair")]
 public sealed class ClusterRepairGrain(
@@ -47,8 +49,26 @@ public sealed class ClusterRepairGrain(
     private RepairPass? _last;
     private bool _reminderRegistered;
 
+    // Start of the last pass that read what it chose and failed nowhere (null: none on this
+    // activation, so the next pass reads everything), and the states that pass asked to repair
+    // (an upload given a lease settles later, without necessarily writing its state again).
+    private DateTimeOffset? _cleanSince;
+    private HashSet<Guid> _unsettled = [];
+
     /// <inheritdoc />
-    public async Task RequestPassAsync()
+    public Task RequestPassAsync() => StartPassAsync(incremental: false);
+
+    /// <inheritdoc />
+    public Task<RepairPass?> LastPassAsync() => Task.FromResult(_last);
+
+    /// <summary>
+    /// The reminder's passes are incremental: a crash leaves its traces in states written after the
+    /// last clean pass started, so the others are listed but not read (a pass costs one list call
+    /// per 5,000 states plus a read of each changed one). A silo's start asks for a full pass.
+    /// </summary>
+    public Task ReceiveReminder(string reminderName, TickStatus status) => StartPassAsync(incremental: true);
+
+    private async Task StartPassAsync(bool incremental)
     {
         if (!_reminderRegistered)
         {
@@ -61,21 +81,16 @@ public sealed class ClusterRepairGrain(
             return;
         }
         // Not awaited: the pass runs in the background, on this activation, which it keeps alive.
-        _running = RunPassAsync();
+        _running = RunPassAsync(incremental ? _cleanSince - options.Value.ClockMargin : null);
     }
 
-    /// <inheritdoc />
-    public Task<RepairPass?> LastPassAsync() => Task.FromResult(_last);
-
-    /// <inheritdoc />
-    public Task ReceiveReminder(string reminderName, TickStatus status) => RequestPassAsync();
-
-    private async Task RunPassAsync()
+    private async Task RunPassAsync(DateTimeOffset? changedSince)
     {
         var started = clock.GetUtcNow();
-        var images = new Tally();
-        var templates = new Tally();
-        var tasks = new Tally();
+        var unsettled = _unsettled;
+        var images = new Tally(changedSince, unsettled);
+        var templates = new Tally(changedSince, unsettled);
+        var tasks = new Tally(changedSince, unsettled);
         using var keepAlive = this.RegisterGrainTimer(() => Task.CompletedTask,
             new GrainTimerCreationOptions(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)) { KeepAlive = true });
         try
@@ -105,7 +120,23 @@ public sealed class ClusterRepairGrain(
             TasksRepaired = tasks.Repaired,
             TemplatesRead = templates.Read,
             TemplatesRepaired = templates.Repaired,
+            Incremental = changedSince is not null,
+            Skipped = images.Skipped + tasks.Skipped + templates.Skipped,
         };
+        GlanceMetrics.RepairPass(_last.Incremental, images.Read + tasks.Read + templates.Read, _last.Skipped, images.Repaired + tasks.Repaired + templates.Repaired);
+        var repaired = images.RepairedIds.Concat(tasks.RepairedIds).Concat(templates.RepairedIds);
+        if (_last.Failures == 0)
+        {
+            (_cleanSince, _unsettled) = (started, repaired.ToHashSet());
+        }
+        else
+        {
+            // Not clean: the next pass reads at least what this one should have.
+            _unsettled = [.. unsettled, .. repaired];
+        }
+        // What the next pass may skip lives in this activation: keep it until the reminder's next
+        // two ticks (a new activation, after its silo stops, starts over with a full pass).
+        DelayDeactivation(options.Value.Interval * 2);
         if (images.Repaired + tasks.Repaired + templates.Repaired > 0 || _last.Failures > 0)
         {
             logger.LogWarning("Repair pass: {Images} image(s) read, {ImagesRepaired} repaired; {Tasks} task(s) read, {TasksRepaired} repaired; {Templates} template(s) read, {TemplatesRepaired} repaired; {Failures} failure(s)",
@@ -126,13 +157,18 @@ public sealed class ClusterRepairGrain(
                 {
                     return;
                 }
+                if (!tally.MustRead(id, blob.Properties.LastModified))
+                {
+                    tally.Unchanged();
+                    return;
+                }
                 var content = await states.Client.GetBlobClient(blob.Name).DownloadContentAsync();
                 tally.Counted();
                 // The silo's grain factory (not this grain's): the loop runs on the thread pool.
                 if (await needsRepair(id, content.Value.Content))
                 {
                     await repair(id);
-                    tally.Fixed();
+                    tally.Fixed(id);
                 }
             }
             catch (Exception exception)
@@ -201,17 +237,30 @@ public sealed class ClusterRepairGrain(
     private long ShardOf(string? owner, Guid id) => this.CatalogShards().Of(owner, id);
 
     /// <summary>One kind's figures, counted from the parallel loop.</summary>
-    private sealed class Tally
+    /// <summary>One scan's counts, and which states it reads: all, or those changed since a time and the unsettled ones.</summary>
+    private sealed class Tally(DateTimeOffset? changedSince, IReadOnlySet<Guid> unsettled)
     {
-        private int _read, _repaired, _failures;
+        private readonly System.Collections.Concurrent.ConcurrentBag<Guid> _repairedIds = [];
+        private int _read, _skipped, _repaired, _failures;
 
         public int Read => _read;
+        public int Skipped => _skipped;
         public int Repaired => _repaired;
         public int Failures => _failures;
+        public IEnumerable<Guid> RepairedIds => _repairedIds;
+
+        public bool MustRead(Guid id, DateTimeOffset? lastModified) =>
+            changedSince is not { } since || lastModified is not { } written || written >= since || unsettled.Contains(id);
 
         public void Counted() => Interlocked.Increment(ref _read);
-        public void Fixed() => Interlocked.Increment(ref _repaired);
+        public void Unchanged() => Interlocked.Increment(ref _skipped);
         public void Failed() => Interlocked.Increment(ref _failures);
+
+        public void Fixed(Guid id)
+        {
+            _repairedIds.Add(id);
+            Interlocked.Increment(ref _repaired);
+        }
     }
 }
 

@@ -39,6 +39,12 @@ public sealed record RepairPass(
     /// <summary>Template states read (0 without server templates).</summary>
     [Id(5)] public int TemplatesRead { get; init; }
 
+    /// <summary>True when the pass read only the states written since the last clean pass (a reminder's pass).</summary>
+    [Id(9)] public bool Incremental { get; init; }
+
+    /// <summary>States an incremental pass listed but did not read (unchanged since the last clean pass).</summary>
+    [Id(10)] public int Skipped { get; init; }
+
     /// <summary>Templates asked to publish their index entry again.</summary>
     [Id(6)] public int TemplatesRepaired { get; init; }
 }

@@ -12,6 +12,12 @@ public sealed class RecoveryOptions
     /// <summary>A pass asked for sooner than this after the last one is skipped (silos starting together ask once).</summary>
     public TimeSpan MinimumGap { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How far before the last clean pass's start an incremental pass still reads states: a state
+    /// blob's time is the storage's clock, a pass's start the silo's (default five minutes).
+    /// </summary>
+    public TimeSpan ClockMargin { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Images read or repaired at once.</summary>
     public int Concurrency { get; set; } = 16;
 
@@ -19,6 +25,7 @@ public sealed class RecoveryOptions
     public string? Problem() =>
         Interval < TimeSpan.FromMinutes(1) ? $"{Section}:Interval must be at least a minute (Orleans reminders' least period)."
         : MinimumGap < TimeSpan.Zero ? $"{Section}:MinimumGap must not be negative."
+        : ClockMargin < TimeSpan.Zero ? $"{Section}:ClockMargin must not be negative."
         : Concurrency is < 1 or > 256 ? $"{Section}:Concurrency must be 1-256."
         : null;
 }

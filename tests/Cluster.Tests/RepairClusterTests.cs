@@ -14,7 +14,11 @@ namespace Glance.Cluster.Tests;
 public sealed class RepairClusterFixture : IAsyncLifetime
 {
     /// <summary>The cluster.</summary>
-    public LocalCluster Cluster { get; } = new();
+    public LocalCluster Cluster { get; } = new()
+    {
+        // Reminder passes every minute (Orleans' least period), reading what changed since the last clean pass's start.
+        Settings = "--Glance:Recovery:Interval=00:01:00 --Glance:Recovery:ClockMargin=00:00:00",
+    };
 
     public Task InitializeAsync() => Cluster.UpAsync(silos: 1, apis: 1);
 
@@ -141,6 +145,50 @@ public sealed class RepairClusterTests(RepairClusterFixture fixture) : IClassFix
             return status == HttpStatusCode.OK && !body.Contains(id!.Value.ToString(), StringComparison.Ordinal);
         }, "the former owner's list no longer shows the image");
         Assert.Single(await images.ListAllAsync(), i => i == id!.Value);
+    }
+
+    [Fact]
+    public async Task A_reminder_pass_reads_only_the_states_written_since_the_last_clean_pass()
+    {
+        using var images = new ImagesHttp(_cluster.ApiNodes[1]);
+        var (created, _, body) = await images.CreateAsync("repair-unchanged");
+        Assert.True(created == HttpStatusCode.Created, body);
+        // The silo's start runs a full pass: afterwards the image above is old news.
+        await RestartSiloAsync();
+        await EventuallyAsync(async () => await RepairCountAsync("glance_repair_passes_total", "scope=\"full\"") >= 1, "the start's full pass ends");
+        var readInFull = await RepairCountAsync("glance_repair_states_total", "outcome=\"read\"");
+        Assert.True(readInFull >= 1, "the full pass read no state");
+
+        // Written after the full pass started: the next (incremental) pass reads it, as it would
+        // read a state a crash left with its catalog entity behind.
+        await EventuallyAsync(async () =>
+        {
+            // The API node finds the restarted silo's gateway within its refresh period.
+            (created, _, body) = await images.CreateAsync("repair-changed");
+            return created == HttpStatusCode.Created;
+        }, "a create through the restarted silo");
+
+        await EventuallyAsync(async () => await RepairCountAsync("glance_repair_passes_total", "scope=\"incremental\"") >= 1,
+            "the reminder's incremental pass ends");
+        var read = await RepairCountAsync("glance_repair_states_total", "outcome=\"read\"") - readInFull;
+        var skipped = await RepairCountAsync("glance_repair_states_total", "outcome=\"skipped\"");
+        Assert.True(read >= 1, $"the incremental pass read {read} states: not the one written after the full pass");
+        Assert.True(skipped >= 1, "the incremental pass read every state: it skipped none written before the full pass");
+    }
+
+    /// <summary>A repair counter on the silo's <c>/metrics</c> (the one silo runs the repair grain), 0 until it appears.</summary>
+    private async Task<double> RepairCountAsync(string name, string label)
+    {
+        try
+        {
+            var text = await _http.GetStringAsync(_cluster.SiloMetrics[1]);
+            return text.Split('\n').Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains(label, StringComparison.Ordinal))
+                .Sum(l => double.Parse(l[(l.IndexOf("} ", StringComparison.Ordinal) + 2)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
+        }
+        catch (HttpRequestException)
+        {
+            return 0; // The silo is restarting.
+        }
     }
 
     /// <summary>The task ids GET /v2/tasks lists, or null while the cluster does not answer.</summary>

@@ -29,6 +29,9 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Each silo's Prometheus <c>/metrics</c> URL, by silo number.</summary>
     public Dictionary<int, Uri> SiloMetrics { get; } = [];
 
+    /// <summary>More command-line settings for every node this cluster starts.</summary>
+    public string Settings { get; init; } = "";
+
     /// <summary>The cluster's Azure Storage connection string (for direct clients).</summary>
     public string ConnectionString { get; private set; } = "";
 
@@ -115,7 +118,8 @@ public sealed class LocalCluster : IAsyncDisposable
             $"--Glance:ImageData:UploadLeaseSeconds={LeaseSeconds} --Glance:Recovery:MinimumGap=00:00:01 --Logging:LogLevel:Default=Warning"
             // Timestamped, with the membership's decisions: the fault tests print the failure-detection timeline.
             + " --Logging:Console:FormatterOptions:TimestampFormat=[HH:mm:ss.fff] --Logging:Console:FormatterOptions:UseUtcTimestamp=true --Logging:Console:FormatterOptions:SingleLine=true"
-            + " --Logging:LogLevel:Orleans.Runtime.MembershipService=Information";
+            + " --Logging:LogLevel:Orleans.Runtime.MembershipService=Information"
+            + (Settings.Length > 0 ? " " + Settings : "");
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
