@@ -123,7 +123,8 @@ public sealed class ClusterRepairGrain(
             Incremental = changedSince is not null,
             Skipped = images.Skipped + tasks.Skipped + templates.Skipped,
         };
-        GlanceMetrics.RepairPass(_last.Incremental, images.Read + tasks.Read + templates.Read, _last.Skipped, images.Repaired + tasks.Repaired + templates.Repaired);
+        var repairedCount = images.Repaired + tasks.Repaired + templates.Repaired;
+        GlanceMetrics.RepairPass(_last.Incremental, images.Read + tasks.Read + templates.Read, _last.Skipped, repairedCount);
         var repaired = images.RepairedIds.Concat(tasks.RepairedIds).Concat(templates.RepairedIds);
         if (_last.Failures == 0)
         {
@@ -137,7 +138,7 @@ public sealed class ClusterRepairGrain(
         // What the next pass may skip lives in this activation: keep it until the reminder's next
         // two ticks (a new activation, after its silo stops, starts over with a full pass).
         DelayDeactivation(options.Value.Interval * 2);
-        if (images.Repaired + tasks.Repaired + templates.Repaired > 0 || _last.Failures > 0)
+        if (repairedCount > 0 || _last.Failures > 0)
         {
             logger.LogWarning("Repair pass: {Images} image(s) read, {ImagesRepaired} repaired; {Tasks} task(s) read, {TasksRepaired} repaired; {Templates} template(s) read, {TemplatesRepaired} repaired; {Failures} failure(s)",
                 images.Read, images.Repaired, tasks.Read, tasks.Repaired, templates.Read, templates.Repaired, _last.Failures);
@@ -236,7 +237,6 @@ public sealed class ClusterRepairGrain(
     // The shard of an owner's entry, as the grains place it (images, tasks and templates alike): the one call to the layout.
     private long ShardOf(string? owner, Guid id) => this.CatalogShards().Of(owner, id);
 
-    /// <summary>One kind's figures, counted from the parallel loop.</summary>
     /// <summary>One scan's counts, and which states it reads: all, or those changed since a time and the unsettled ones.</summary>
     private sealed class Tally(DateTimeOffset? changedSince, IReadOnlySet<Guid> unsettled)
     {

@@ -181,9 +181,7 @@ public sealed class RepairClusterTests(RepairClusterFixture fixture) : IClassFix
     {
         try
         {
-            var text = await _http.GetStringAsync(_cluster.SiloMetrics[1]);
-            return text.Split('\n').Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains(label, StringComparison.Ordinal))
-                .Sum(l => double.Parse(l[(l.IndexOf("} ", StringComparison.Ordinal) + 2)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
+            return PrometheusText.Sum(await _http.GetStringAsync(_cluster.SiloMetrics[1]), name, label);
         }
         catch (HttpRequestException)
         {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -65,14 +64,7 @@ public sealed class SiloMetricsTests(ClusterFixture fixture) : IDisposable
         double sum = 0;
         foreach (var url in _cluster.SiloMetrics.Values)
         {
-            foreach (var line in (await _http.GetStringAsync(url)).Split('\n'))
-            {
-                if (line.StartsWith("glance_import_tasks_started_total{", StringComparison.Ordinal))
-                {
-                    // name{labels} value [timestamp]
-                    sum += double.Parse(line[(line.IndexOf("} ", StringComparison.Ordinal) + 2)..].Split(' ')[0], CultureInfo.InvariantCulture);
-                }
-            }
+            sum += PrometheusText.Sum(await _http.GetStringAsync(url), "glance_import_tasks_started_total");
         }
         return sum;
     }
