@@ -2,6 +2,7 @@ using System.Net;
 using Glance.Grains.Catalog;
 using Glance.Grains.Extensions;
 using Glance.Grains.Images;
+using Glance.Grains.Properties;
 using Glance.Grains.Recovery;
 using Glance.Grains.Storage;
 using Glance.Grains.Tasks;
@@ -57,6 +58,7 @@ public static class GlanceSiloBuilderExtensions
         });
         silo.Services.AddSingleton(_ => new AzureTableCatalogStore(new VersionedTable(AzureCluster.Tables(azure).GetTableClient(azure.CatalogTable))));
         silo.Services.AddSingleton<ICatalogStore>(services => services.GetRequiredService<AzureTableCatalogStore>());
+        silo.Services.AddSingleton<IPropertySetStore>(_ => new AzureTablePropertySetStore(AzureCluster.Tables(azure).GetTableClient(azure.CatalogTable + "Properties")));
         silo.Services.AddSingleton(_ => new AzureTableTaskIndexStore(new VersionedTable(AzureCluster.Tables(azure).GetTableClient(azure.TasksTable))));
         silo.Services.AddSingleton<ITaskIndexStore>(services => services.GetRequiredService<AzureTableTaskIndexStore>());
         // Crash repair once per cluster (a grain), driven by each silo's start and a reminder.
@@ -147,6 +149,7 @@ public static class GlanceSiloBuilderExtensions
         silo.Services.AddSingleton(_ => new SqliteDatabase(databasePath));
         silo.Services.AddGrainStorage(GlanceStorage.ProviderName, (sp, _) => new SqliteGrainStorage(sp.GetRequiredService<SqliteDatabase>()));
         silo.Services.AddSingleton<ICatalogStore, SqliteCatalogStore>();
+        silo.Services.AddSingleton<IPropertySetStore, SqlitePropertySetStore>();
         silo.AddStartupTask<CatalogRecovery>();
         silo.AddStartupTask<DataRecovery>();
         silo.AddGlanceSqliteTaskIndex();

@@ -37,9 +37,13 @@ public sealed partial class ImageGrain : IImageTaskSource
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // A property-set delta the stored image still carries is not sent here but before the set's
-        // next use (every read and write of the set goes through this grain): a cold GET of the
-        // image needs only this grain's state, so it activates one grain, not two.
+        // The set's properties are stored with the set, a row each (so that writing one costs that
+        // one): the image shows them once it has read the set, which first gets any delta the stored
+        // image still carries. A cold GET so activates two grains.
+        if (state.State.Status is not null && state.State.PropertiesVersion != 0)
+        {
+            Show(state.State, await CurrentPropertiesAsync());
+        }
         // An import recorded in state but not running here was cut short (crash, or the previous
         // activation went away): undo it so the image does not stay importing forever.
         if (state.State.Import is not null && state.State.Status is not null)

@@ -722,8 +722,13 @@ public sealed partial class ImageGrain(
     /// </summary>
     private static void Project(ImageState draft, PropertyPreview preview)
     {
-        var set = preview.Set;
         draft.PendingProperties = preview.Delta;
+        Show(draft, preview.Set);
+    }
+
+    /// <summary>Replaces the draft's projection of the property set (service properties stay) with <paramref name="set"/>.</summary>
+    private static void Show(ImageState draft, PropertySet set)
+    {
         foreach (var key in draft.Properties.Keys.Where(k => !IsServiceProperty(k)).ToList())
         {
             draft.Properties.Remove(key);
@@ -740,11 +745,6 @@ public sealed partial class ImageGrain(
         draft.PropertiesVersion = set.Version;
     }
 
-    /// <summary>
-    /// Activation: if the process died after an image write and before the property-set write it
-    /// carried, the set is sent that delta again, so that the patch holds whole (never the set's
-    /// half without the image's, since the image write comes first).
-    /// </summary>
     private static bool IsServiceProperty(string name) => name.StartsWith(ImageAttributes.ServicePrefix, StringComparison.Ordinal);
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Glance.Grains.Images;
 
 /// <summary>
@@ -32,11 +34,42 @@ public sealed class ImageState
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public SortedSet<string> Tags { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The additional properties the image shows: the service's own (<c>os_glance_*</c>) and the
+    /// projection of its property set. Only the first are stored with the image (see
+    /// <see cref="StoredProperties"/>); the image grain reads the set's when it activates.
+    /// </summary>
+    [JsonIgnore]
     public SortedDictionary<string, string> Properties { get; set; } = new(StringComparer.Ordinal);
     public SortedDictionary<string, MemberState> Members { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Visibility and owner of the restricted (non-public) properties of the projection in <see cref="Properties"/>.</summary>
+    [JsonIgnore]
     public SortedDictionary<string, Glance.Grains.Properties.PropertyAccess> PropertyAccess { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// <see cref="Properties"/> as stored: all of them for an image whose properties predate property
+    /// sets (<see cref="PropertiesVersion"/> 0), else only the service's, so that an image write does
+    /// not rewrite the set's properties (the set stores them a row each). Earlier releases stored the
+    /// whole projection here; reading it is harmless, the set's rows replace it on activation.
+    /// </summary>
+    [JsonPropertyName("properties")]
+    public SortedDictionary<string, string> StoredProperties
+    {
+        get => PropertiesVersion == 0 ? Properties
+            : new(Properties.Where(p => p.Key.StartsWith(ImageAttributes.ServicePrefix, StringComparison.Ordinal))
+                .ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal);
+        set => Properties = new(value, StringComparer.Ordinal);
+    }
+
+    /// <summary><see cref="PropertyAccess"/> as stored: only for an image whose properties predate property sets (where it is empty).</summary>
+    [JsonPropertyName("propertyAccess"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SortedDictionary<string, Glance.Grains.Properties.PropertyAccess>? StoredPropertyAccess
+    {
+        get => PropertiesVersion == 0 ? PropertyAccess : null;
+        set => PropertyAccess = new(value ?? [], StringComparer.Ordinal);
+    }
 
     /// <summary>The version of the image's property set that <see cref="Properties"/> shows (0: none yet).</summary>
     public long PropertiesVersion { get; set; }

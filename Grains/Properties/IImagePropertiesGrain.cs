@@ -102,4 +102,21 @@ public sealed record PropertyDelta(
     [property: Id(0)] long Version,
     [property: Id(1)] bool Reset,
     [property: Id(2)] ImmutableArray<ImageProperty> Upserts,
-    [property: Id(3)] ImmutableArray<string> Removals);
+    [property: Id(3)] ImmutableArray<string> Removals)
+{
+    /// <summary>The set with this delta applied; a set already at its version (or newer) as it is.</summary>
+    public PropertySet ApplyTo(PropertySet set)
+    {
+        if (Version <= set.Version)
+        {
+            return set;
+        }
+        var properties = Reset ? ImmutableSortedDictionary.CreateBuilder<string, ImageProperty>(StringComparer.Ordinal) : set.Properties.ToBuilder();
+        properties.RemoveRange(Removals);
+        foreach (var property in Upserts)
+        {
+            properties[property.Name] = property;
+        }
+        return new PropertySet(Version, properties.ToImmutable());
+    }
+}

@@ -4,10 +4,13 @@ using Glance.Grains.Storage;
 
 namespace Glance.Grains.Properties;
 
-/// <summary>What an image's property set persists.</summary>
+/// <summary>
+/// What a property set persisted before sets were stored a row per property (<see cref="IPropertySetStore"/>):
+/// read once, moved to the store, then cleared.
+/// </summary>
 public sealed class ImagePropertiesState
 {
-    /// <summary>Incremented on every write; the image grain's projection carries the version it shows.</summary>
+    /// <summary>Incremented on every write.</summary>
     public long Version { get; set; }
 
     /// <summary>The properties by name.</summary>
@@ -19,24 +22,49 @@ public sealed class ImagePropertiesState
 /// operator's definition, a protected property is changed only by its owner or an admin, an
 /// <c>If-Match</c> must name the current ETag, the owner is the project that created it.
 /// Image-level rules (who may see or change the image) are the image grain's, its only caller.
+/// A commit writes only the properties its delta names (<see cref="IPropertySetStore"/>).
 /// </summary>
 [GrainType("glance.image-properties")]
 public sealed class ImagePropertiesGrain(
-    [PersistentState("image-properties", GlanceStorage.ProviderName)] IPersistentState<ImagePropertiesState> state,
+    [PersistentState("image-properties", GlanceStorage.ProviderName)] IPersistentState<ImagePropertiesState> legacy,
+    IPropertySetStore store,
     PropertyProtections protections)
     : Grain, IImagePropertiesGrain
 {
     private static readonly string[] Types = ["string", "integer", "number", "boolean", "array", "object"];
 
-    Task<PropertySet> IImagePropertiesGrain.GetAsync() => Task.FromResult(Snapshot(state.State));
+    private PropertySet _set = new(0, ImmutableSortedDictionary<string, ImageProperty>.Empty.WithComparers(StringComparer.Ordinal));
+
+    private Guid Id => this.GetPrimaryKey();
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _set = await store.LoadAsync(Id);
+        if (_set.Version == 0 && legacy.State.Version > 0)
+        {
+            // A set stored whole by an earlier release: moved to the store as one delta, then cleared
+            // (a crash between the two moves it again; the store then has it and ignores it).
+            var moved = new PropertyDelta(legacy.State.Version, Reset: true, [.. legacy.State.Properties.Values], []);
+            await store.CommitAsync(Id, moved);
+            _set = moved.ApplyTo(_set);
+        }
+        if (legacy.RecordExists)
+        {
+            await legacy.ClearStateAsync();
+        }
+        await base.OnActivateAsync(cancellationToken);
+    }
+
+    Task<PropertySet> IImagePropertiesGrain.GetAsync() => Task.FromResult(_set);
 
     Task<PropertyPreview> IImagePropertiesGrain.PreviewAsync(PropertyBatch batch)
     {
-        var current = state.State.Properties;
+        var current = _set.Properties;
         var working = batch.Reset
             ? new SortedDictionary<string, ImageProperty>(StringComparer.Ordinal)
             : new SortedDictionary<string, ImageProperty>(current, StringComparer.Ordinal);
-        if (!batch.Reset && state.State.Version == 0 && batch.Seed is { } seed)
+        if (!batch.Reset && _set.Version == 0 && batch.Seed is { } seed)
         {
             foreach (var (name, value) in seed)
             {
@@ -59,35 +87,23 @@ public sealed class ImagePropertiesGrain(
         // The delta: what is new or different (by reference: untouched properties are the same objects).
         var upserts = working.Values.Where(p => batch.Reset || !current.TryGetValue(p.Name, out var was) || !ReferenceEquals(was, p)).ToImmutableArray();
         var removals = batch.Reset ? [] : current.Keys.Where(name => !working.ContainsKey(name)).ToImmutableArray();
-        var version = state.State.Version + 1;
+        var version = _set.Version + 1;
         var set = new PropertySet(version, working.ToImmutableSortedDictionary(StringComparer.Ordinal));
         return Task.FromResult(new PropertyPreview(set, created, new PropertyDelta(version, batch.Reset, upserts, removals)));
     }
 
     async Task<PropertySet> IImagePropertiesGrain.CommitAsync(PropertyDelta delta)
     {
-        if (delta.Version <= state.State.Version)
+        if (delta.Version <= _set.Version)
         {
-            return Snapshot(state.State); // Written before (the image sent it again after a crash).
+            return _set; // Written before (the image sent it again after a crash).
         }
-        if (delta.Version != state.State.Version + 1)
+        if (delta.Version != _set.Version + 1)
         {
-            throw new InvalidOperationException($"Property set of image {this.GetPrimaryKey()} is at version {state.State.Version}; a delta for version {delta.Version} does not follow it.");
+            throw new InvalidOperationException($"Property set of image {Id} is at version {_set.Version}; a delta for version {delta.Version} does not follow it.");
         }
-        var working = delta.Reset
-            ? new SortedDictionary<string, ImageProperty>(StringComparer.Ordinal)
-            : new SortedDictionary<string, ImageProperty>(state.State.Properties, StringComparer.Ordinal);
-        foreach (var name in delta.Removals)
-        {
-            working.Remove(name);
-        }
-        foreach (var property in delta.Upserts)
-        {
-            working[property.Name] = property;
-        }
-        var next = new ImagePropertiesState { Version = delta.Version, Properties = working };
-        await state.ReplaceAsync(next);
-        return Snapshot(next);
+        await store.CommitAsync(Id, delta);
+        return _set = delta.ApplyTo(_set);
     }
 
     /// <summary>Applies one change to the working set; true when it created a property.</summary>
@@ -308,7 +324,4 @@ public sealed class ImagePropertiesGrain(
     }
 
     private static string NewETag() => Guid.NewGuid().ToString("N")[..20];
-
-    private static PropertySet Snapshot(ImagePropertiesState s) =>
-        new(s.Version, s.Properties.ToImmutableSortedDictionary(StringComparer.Ordinal));
 }

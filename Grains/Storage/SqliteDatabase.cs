@@ -39,6 +39,14 @@ public sealed class SqliteDatabase : IAsyncDisposable
                     version  INTEGER NOT NULL,
                     entry    TEXT NULL);
                 CREATE INDEX IF NOT EXISTS catalog_entry_by_shard ON catalog_entry (shard);
+                CREATE TABLE IF NOT EXISTS property_set (
+                    image_id TEXT PRIMARY KEY,
+                    version  INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS image_property (
+                    image_id TEXT NOT NULL,
+                    name     TEXT NOT NULL,
+                    property TEXT NOT NULL,
+                    PRIMARY KEY (image_id, name));
                 CREATE TABLE IF NOT EXISTS catalog_layout (
                     id     INTEGER PRIMARY KEY CHECK (id = 0),
                     shards INTEGER NOT NULL,

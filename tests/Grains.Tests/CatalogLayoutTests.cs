@@ -161,16 +161,7 @@ public sealed class CatalogLayoutTests : IDisposable
         return string.Join("\n", messages);
     }
 
-    private SqliteConnection OpenDatabase()
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = GlanceTestCluster.DatabaseIn(_directory.Path),
-            Pooling = false,
-        }.ToString());
-        connection.Open();
-        return connection;
-    }
+    private SqliteConnection OpenDatabase() => GlanceTestCluster.OpenDatabase(_directory.Path);
 
     private Dictionary<Guid, long> ReadShards()
     {

@@ -212,13 +212,8 @@ public sealed class DataRecoveryTests : IDisposable
         }
 
         // The crash: the tombstone was written, the bytes were not yet deleted.
-        using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        using (var connection = GlanceTestCluster.OpenDatabase(_directory.Path))
         {
-            DataSource = GlanceTestCluster.DatabaseIn(_directory.Path),
-            Pooling = false,
-        }.ToString()))
-        {
-            connection.Open();
             using var command = connection.CreateCommand();
             command.CommandText = """
                 UPDATE grain_state SET payload = json_set(payload, '$.status', 'Deleted')

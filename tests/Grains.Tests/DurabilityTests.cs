@@ -18,16 +18,7 @@ public sealed class DurabilityTests : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
-    private SqliteConnection OpenDatabase()
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = GlanceTestCluster.DatabaseIn(_directory.Path),
-            Pooling = false,
-        }.ToString());
-        connection.Open();
-        return connection;
-    }
+    private SqliteConnection OpenDatabase() => GlanceTestCluster.OpenDatabase(_directory.Path);
 
     private static object? Scalar(SqliteConnection connection, string sql, params (string Name, object Value)[] parameters)
     {

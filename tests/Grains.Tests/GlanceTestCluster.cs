@@ -42,6 +42,18 @@ public sealed class GlanceTestCluster : IAsyncDisposable
     /// <summary>The database file used for a data directory.</summary>
     public static string DatabaseIn(string dataDirectory) => Path.Combine(dataDirectory, "glance.db");
 
+    /// <summary>A connection of the test's own to the database of a data directory (to read or damage it behind the grains' back).</summary>
+    public static Microsoft.Data.Sqlite.SqliteConnection OpenDatabase(string dataDirectory)
+    {
+        var connection = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
+        {
+            DataSource = DatabaseIn(dataDirectory),
+            Pooling = false,
+        }.ToString());
+        connection.Open();
+        return connection;
+    }
+
     /// <summary>
     /// Starts <paramref name="silos"/> silos sharing the database in <paramref name="dataDirectory"/>,
     /// with extra configuration <paramref name="settings"/> (e.g. <c>Glance:Import:AllowedPorts:0</c>).
