@@ -35,6 +35,9 @@ public sealed class ImagePropertiesGrain(
 
     private PropertySet _set = new(0, ImmutableSortedDictionary<string, ImageProperty>.Empty.WithComparers(StringComparer.Ordinal));
 
+    // Whether this activation has written: one that only read goes once it is idle.
+    private bool _written;
+
     private Guid Id => this.GetPrimaryKey();
 
     /// <inheritdoc />
@@ -56,7 +59,16 @@ public sealed class ImagePropertiesGrain(
         await base.OnActivateAsync(cancellationToken);
     }
 
-    Task<PropertySet> IImagePropertiesGrain.GetAsync() => Task.FromResult(_set);
+    Task<PropertySet> IImagePropertiesGrain.GetAsync()
+    {
+        if (!_written)
+        {
+            // Activated to be read (an image grain's activation, a property list): the image keeps
+            // the projection it needs, so this copy goes rather than doubling an active image's memory.
+            this.DeactivateOnIdle();
+        }
+        return Task.FromResult(_set);
+    }
 
     Task<PropertyPreview> IImagePropertiesGrain.PreviewAsync(PropertyBatch batch)
     {
@@ -103,6 +115,7 @@ public sealed class ImagePropertiesGrain(
             throw new InvalidOperationException($"Property set of image {Id} is at version {_set.Version}; a delta for version {delta.Version} does not follow it.");
         }
         await store.CommitAsync(Id, delta);
+        _written = true;
         return _set = delta.ApplyTo(_set);
     }
 
