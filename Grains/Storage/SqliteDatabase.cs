@@ -39,6 +39,12 @@ public sealed class SqliteDatabase : IAsyncDisposable
                     version  INTEGER NOT NULL,
                     entry    TEXT NULL);
                 CREATE INDEX IF NOT EXISTS catalog_entry_by_shard ON catalog_entry (shard);
+                CREATE TABLE IF NOT EXISTS catalog_property (
+                    image_id TEXT NOT NULL,
+                    name     TEXT NOT NULL,
+                    value    TEXT NOT NULL,
+                    access   TEXT NULL,
+                    PRIMARY KEY (image_id, name));
                 CREATE TABLE IF NOT EXISTS catalog_layout (
                     id     INTEGER PRIMARY KEY CHECK (id = 0),
                     shards INTEGER NOT NULL,
