@@ -1,9 +1,9 @@
 namespace Glance.Grains.Catalog;
 
 /// <summary>
-/// Durable home of the catalog shards' entries, one row (or entity) per image, so that a
-/// change rewrites one entry, never a whole shard. Writes are version-guarded: an older
-/// version never replaces a newer one.
+/// Durable home of the catalog shards' entries, per image a row (or entity) and one per additional
+/// property, so that a change rewrites what changed: never a whole shard, nor an image's whole
+/// property set. Writes are version-guarded: an older version never replaces a newer one.
 /// </summary>
 public interface ICatalogStore
 {

@@ -1,32 +1,57 @@
-using System.Text.Json;
 using Glance.Grains.Catalog;
+using Microsoft.Data.Sqlite;
 
 namespace Glance.Grains.Storage;
 
-/// <summary>Catalog entries in the embedded database: one row per image, version-guarded.</summary>
+/// <summary>
+/// Catalog entries in the embedded database: per image a core row (version-guarded) and one row per
+/// additional property (<see cref="CatalogRows"/>); a write stores only the property rows that changed.
+/// </summary>
 public sealed class SqliteCatalogStore(SqliteDatabase database) : ICatalogStore
 {
     /// <inheritdoc />
     public Task<IReadOnlyList<CatalogEntry>> LoadShardAsync(long shard) =>
         database.ReadAsync<IReadOnlyList<CatalogEntry>>(connection =>
         {
-            using var command = SqliteDatabase.Command(connection,
-                "SELECT entry FROM catalog_entry WHERE shard = $shard AND entry IS NOT NULL", ("$shard", shard));
-            using var reader = command.ExecuteReader();
-            var entries = new List<CatalogEntry>();
-            while (reader.Read())
+            // One snapshot for both queries: a write in between cannot pair a core with another version's rows.
+            using var transaction = connection.BeginTransaction(deferred: true);
+            var cores = new Dictionary<string, string>(StringComparer.Ordinal);
+            using (var command = SqliteDatabase.Command(connection,
+                "SELECT image_id, entry FROM catalog_entry WHERE shard = $shard AND entry IS NOT NULL", ("$shard", shard)))
+            using (var reader = command.ExecuteReader())
             {
-                entries.Add(JsonSerializer.Deserialize<CatalogEntry>(reader.GetString(0), StorageJson.Options)!);
+                while (reader.Read())
+                {
+                    cores[reader.GetString(0)] = reader.GetString(1);
+                }
             }
-            return entries;
+            var rows = cores.Keys.ToDictionary(key => key, _ => new List<KeyValuePair<string, CatalogRows.Property>>(), StringComparer.Ordinal);
+            using (var command = SqliteDatabase.Command(connection, """
+                SELECT p.image_id, p.name, p.value, p.access FROM catalog_property p
+                JOIN catalog_entry c ON c.image_id = p.image_id
+                WHERE c.shard = $shard AND c.entry IS NOT NULL
+                """, ("$shard", shard)))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    rows[reader.GetString(0)].Add(new(reader.GetString(1),
+                        CatalogRows.Property.Of(reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3))));
+                }
+            }
+            return [.. cores.Select(core => CatalogRows.Join(core.Value, rows[core.Key]))];
         });
 
     /// <inheritdoc />
-    public Task UpsertAsync(long shard, CatalogEntry entry) =>
-        Write(shard, entry.Image.Id, entry.Version, JsonSerializer.Serialize(entry, StorageJson.Options));
+    public Task UpsertAsync(long shard, CatalogEntry entry)
+    {
+        var (core, properties) = CatalogRows.Split(entry);
+        return Write(shard, entry.Image.Id, entry.Version, core, properties);
+    }
 
     /// <inheritdoc />
-    public Task RemoveAsync(long shard, Guid imageId, long version) => Write(shard, imageId, version, null);
+    public Task RemoveAsync(long shard, Guid imageId, long version) =>
+        Write(shard, imageId, version, null, new Dictionary<string, CatalogRows.Property>());
 
     /// <inheritdoc />
     public Task<CatalogLayout> RecordLayoutAsync(CatalogLayout layout) =>
@@ -49,10 +74,68 @@ public sealed class SqliteCatalogStore(SqliteDatabase database) : ICatalogStore
     /// <summary>The key catalog rows use: the same text as the image grain's key, so the two join.</summary>
     public static string Key(Guid imageId) => imageId.ToString("N");
 
-    private Task Write(long shard, Guid imageId, long version, string? entry) =>
-        database.WriteAsync(connection => SqliteDatabase.Command(connection, """
-            INSERT INTO catalog_entry (image_id, shard, version, entry) VALUES ($id, $shard, $version, $entry)
-            ON CONFLICT (image_id) DO UPDATE SET shard = excluded.shard, version = excluded.version, entry = excluded.entry
-            WHERE excluded.version > catalog_entry.version OR (excluded.version = catalog_entry.version AND excluded.shard <> catalog_entry.shard)
-            """, ("$id", Key(imageId)), ("$shard", shard), ("$version", version), ("$entry", entry)).Run());
+    // The core (null: a tombstone) and, only when the version guard let it in, the property rows
+    // that differ from the stored ones, all in the writer's transaction.
+    private Task Write(long shard, Guid imageId, long version, string? core, IReadOnlyDictionary<string, CatalogRows.Property> properties) =>
+        database.WriteAsync(connection =>
+        {
+            var key = Key(imageId);
+            var written = SqliteDatabase.Command(connection, """
+                INSERT INTO catalog_entry (image_id, shard, version, entry) VALUES ($id, $shard, $version, $entry)
+                ON CONFLICT (image_id) DO UPDATE SET shard = excluded.shard, version = excluded.version, entry = excluded.entry
+                WHERE excluded.version > catalog_entry.version OR (excluded.version = catalog_entry.version AND excluded.shard <> catalog_entry.shard)
+                """, ("$id", key), ("$shard", shard), ("$version", version), ("$entry", core)).Run();
+            if (written == 0)
+            {
+                return 0;
+            }
+            // Rows written before properties had rows are "none": the first write stores every property.
+            var stored = new Dictionary<string, (string Value, string? Access)>(StringComparer.Ordinal);
+            using (var command = SqliteDatabase.Command(connection,
+                "SELECT name, value, access FROM catalog_property WHERE image_id = $id", ("$id", key)))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    stored[reader.GetString(0)] = (reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+                }
+            }
+            using var upsert = Prepared(connection, """
+                INSERT INTO catalog_property (image_id, name, value, access) VALUES ($id, $name, $value, $access)
+                ON CONFLICT (image_id, name) DO UPDATE SET value = excluded.value, access = excluded.access
+                """, key, "$name", "$value", "$access");
+            foreach (var (name, property) in properties)
+            {
+                var access = property.AccessJson;
+                if (!stored.Remove(name, out var old) || old.Value != property.Value || old.Access != access)
+                {
+                    Run(upsert, name, property.Value, access);
+                }
+            }
+            using var delete = Prepared(connection, "DELETE FROM catalog_property WHERE image_id = $id AND name = $name", key, "$name");
+            foreach (var name in stored.Keys)
+            {
+                Run(delete, name);
+            }
+            return written;
+        });
+
+    private static SqliteCommand Prepared(SqliteConnection connection, string sql, string key, params string[] parameters)
+    {
+        var command = SqliteDatabase.Command(connection, sql, ("$id", key));
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(parameter, SqliteType.Text);
+        }
+        return command;
+    }
+
+    private static void Run(SqliteCommand command, params string?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i + 1].Value = values[i] ?? (object)DBNull.Value;
+        }
+        command.ExecuteNonQuery();
+    }
 }

@@ -47,6 +47,12 @@ public sealed class SqliteDatabase : IAsyncDisposable
                     name     TEXT NOT NULL,
                     property TEXT NOT NULL,
                     PRIMARY KEY (image_id, name));
+                CREATE TABLE IF NOT EXISTS catalog_property (
+                    image_id TEXT NOT NULL,
+                    name     TEXT NOT NULL,
+                    value    TEXT NOT NULL,
+                    access   TEXT NULL,
+                    PRIMARY KEY (image_id, name));
                 CREATE TABLE IF NOT EXISTS catalog_layout (
                     id     INTEGER PRIMARY KEY CHECK (id = 0),
                     shards INTEGER NOT NULL,

@@ -174,35 +174,20 @@ public abstract class AuditLogContract
 /// <summary>The audit log contract on the embedded database, a fresh file per test.</summary>
 public sealed class SqliteAuditLogTests : AuditLogContract, IAsyncLifetime
 {
-    private readonly TempDirectory _directory = new();
-    private readonly List<SqliteDatabase> _databases = [];
+    private readonly TestDatabase _database = new();
     private IAuditLog? _log;
 
     protected override IAuditLog Log => _log ?? throw new InvalidOperationException("not started");
 
-    protected override IAuditLog Reopen() => new SqliteAuditLog(Open());
-
-    private SqliteDatabase Open()
-    {
-        var database = new SqliteDatabase(Path.Combine(_directory.Path, "glance.db"));
-        _databases.Add(database);
-        return database;
-    }
+    protected override IAuditLog Reopen() => new SqliteAuditLog(_database.Open());
 
     public Task InitializeAsync()
     {
-        _log = new SqliteAuditLog(Open());
+        _log = Reopen();
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
-    {
-        foreach (var database in _databases)
-        {
-            await database.DisposeAsync();
-        }
-        _directory.Dispose();
-    }
+    public Task DisposeAsync() => _database.DisposeAsync().AsTask();
 }
 
 /// <summary>The audit log contract on an Azure Table of the tests' own Azurite, a table per test (created by the log).</summary>

@@ -149,18 +149,12 @@ public abstract class TemplateIndexStoreContract
 /// <summary>The template index contract on the embedded database, a fresh file per test.</summary>
 public sealed class SqliteTemplateIndexStoreTests : TemplateIndexStoreContract, IAsyncLifetime
 {
-    private readonly TempDirectory _directory = new();
-    private readonly List<SqliteDatabase> _databases = [];
+    private readonly TestDatabase _database = new();
     private ITemplateIndexStore? _store;
 
     protected override ITemplateIndexStore Store => _store ?? throw new InvalidOperationException("not started");
 
-    protected override ITemplateIndexStore Reopen()
-    {
-        var database = new SqliteDatabase(Path.Combine(_directory.Path, "glance.db"));
-        _databases.Add(database);
-        return new SqliteTemplateIndexStore(database);
-    }
+    protected override ITemplateIndexStore Reopen() => new SqliteTemplateIndexStore(_database.Open());
 
     public Task InitializeAsync()
     {
@@ -168,14 +162,7 @@ public sealed class SqliteTemplateIndexStoreTests : TemplateIndexStoreContract, 
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
-    {
-        foreach (var database in _databases)
-        {
-            await database.DisposeAsync();
-        }
-        _directory.Dispose();
-    }
+    public Task DisposeAsync() => _database.DisposeAsync().AsTask();
 }
 
 /// <summary>The template index contract on an Azure Table of the tests' own Azurite, a table per test (created by the store).</summary>
