@@ -138,24 +138,19 @@ public abstract class PropertySetStoreContract
 /// <summary>The property-set store contract on the embedded database (a file of the test's own).</summary>
 public sealed class SqlitePropertySetStoreTests : PropertySetStoreContract, IAsyncLifetime
 {
-    private readonly TempDirectory _directory = new();
-    private readonly List<SqliteDatabase> _databases = [];
+    private readonly TestDatabase _database = new();
+    private SqliteDatabase? _first;
     private IPropertySetStore? _store;
+
+    private SqliteDatabase First => _first ?? throw new InvalidOperationException("not started");
 
     protected override IPropertySetStore Store => _store ?? throw new InvalidOperationException("not started");
 
-    protected override IPropertySetStore Reopen() => new SqlitePropertySetStore(Open());
-
-    private SqliteDatabase Open()
-    {
-        var database = new SqliteDatabase(Path.Combine(_directory.Path, "glance.db"));
-        _databases.Add(database);
-        return database;
-    }
+    protected override IPropertySetStore Reopen() => new SqlitePropertySetStore(_database.Open());
 
     // A write counter per row, kept by triggers this test adds to its own database.
     protected override Task<IReadOnlyDictionary<string, string>> RowStampsAsync(Guid imageId) =>
-        _databases[0].ReadAsync<IReadOnlyDictionary<string, string>>(connection =>
+        First.ReadAsync<IReadOnlyDictionary<string, string>>(connection =>
         {
             using var command = SqliteDatabase.Command(connection,
                 "SELECT p.name, (SELECT count(*) FROM row_writes w WHERE w.image_id = p.image_id AND w.name = p.name) FROM image_property p WHERE p.image_id = $id",
@@ -170,13 +165,13 @@ public sealed class SqlitePropertySetStoreTests : PropertySetStoreContract, IAsy
         });
 
     protected override Task RewindVersionAsync(Guid imageId, long version) =>
-        _databases[0].WriteAsync(connection => SqliteDatabase.Command(connection, "UPDATE property_set SET version = $v WHERE image_id = $id",
+        First.WriteAsync(connection => SqliteDatabase.Command(connection, "UPDATE property_set SET version = $v WHERE image_id = $id",
             ("$v", version), ("$id", SqliteCatalogStore.Key(imageId))).ExecuteNonQuery());
 
     public async Task InitializeAsync()
     {
-        var database = Open();
-        await database.WriteAsync(connection =>
+        _first = _database.Open();
+        await _first.WriteAsync(connection =>
         {
             SqliteDatabase.Execute(connection, """
                 CREATE TABLE row_writes (image_id TEXT, name TEXT);
@@ -185,17 +180,10 @@ public sealed class SqlitePropertySetStoreTests : PropertySetStoreContract, IAsy
                 """);
             return 0;
         });
-        _store = new SqlitePropertySetStore(database);
+        _store = new SqlitePropertySetStore(_first);
     }
 
-    public async Task DisposeAsync()
-    {
-        foreach (var database in _databases)
-        {
-            await database.DisposeAsync();
-        }
-        _directory.Dispose();
-    }
+    public Task DisposeAsync() => _database.DisposeAsync().AsTask();
 }
 
 /// <summary>The property-set store contract on an Azure Table of the tests' own Azurite, a table per test (created by the store).</summary>
