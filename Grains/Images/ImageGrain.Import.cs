@@ -81,7 +81,7 @@ public sealed partial class ImageGrain : IImageTaskSource
 
     async Task IImageGrain.ImportAsync(Caller caller, ImportRequest request)
     {
-        var options = importOptions.Value;
+        var options = transfers.Options;
         // The body first: Glance validates it before it looks the image up.
         var body = ImportBody.Parse(request.BodyJson, options.Methods, dataStore.Id);
         var image = Visible(caller);
@@ -124,7 +124,7 @@ public sealed partial class ImageGrain : IImageTaskSource
             // Scheme, host and port are checked now (400); where the host leads (no such name, a loopback,
             // link-local or private address) only when connecting, so that the task fails as in Glance
             // (tempest: an unresolvable host is accepted, then the import fails).
-            if (webDownloadFilter.Check(body.Uri) is null)
+            if (transfers.Allowed(body.Uri) is null)
             {
                 throw GlanceException.BadRequest($"URI for web-download does not pass filtering: {body.UriText ?? "None"}");
             }

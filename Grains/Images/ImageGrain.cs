@@ -20,9 +20,7 @@ public sealed partial class ImageGrain(
     IImageDataStore dataStore,
     TimeProvider clock,
     ILogger<ImageGrain> logger,
-    IOptions<ImportOptions> importOptions,
     ImportTransfer transfers,
-    WebDownloadFilter webDownloadFilter,
     PropertyProtections protections) : Grain, IImageGrain, IImageImportGrain, IImageMaintenanceGrain, IImageStanding
 {
     private readonly ImageQuotaOptions _quotas = quotas.Value;

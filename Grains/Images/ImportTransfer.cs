@@ -19,6 +19,12 @@ public sealed class ImportTransfer(
 {
     private const int MaxRedirects = 5;
 
+    /// <summary>The import settings (methods offered, limits).</summary>
+    public ImportOptions Options => importOptions.Value;
+
+    /// <summary>The URI a web-download may start from (scheme, host and port allowed), or null (see <see cref="WebDownloadFilter.Check"/>).</summary>
+    public Uri? Allowed(string? uri) => webDownloadFilter.Check(uri);
+
     /// <summary>Moves the bytes into <see cref="PendingImport.DataKey"/>; on failure nothing is left there.</summary>
     public async Task<UploadedData> RunAsync(PendingImport import, ImportProgress progress, CancellationToken cancellation)
     {

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.Json;
 
 namespace Glance.Grains.Extensions.Quotas;
@@ -10,55 +11,54 @@ namespace Glance.Grains.Extensions.Quotas;
 /// </summary>
 internal sealed class QuotaFilter(IGrainFactory grains) : PublicGrainCallFilter
 {
-    // Every public call passes here: only the image verbs that need room take the async path.
-    protected override Task OnPublicCallAsync(IIncomingGrainCallContext context) =>
-        context.TargetContext.GrainInstance is IImageStanding image && context.InterfaceMethod.Name is nameof(IImageGrain.CreateAsync)
-            or nameof(IImageGrain.BeginUploadAsync) or nameof(IImageGrain.ImportAsync) or nameof(IImageGrain.RenewUploadAsync)
-            or nameof(IImageGrain.CompleteUploadAsync) or nameof(IImageGrain.AbortUploadAsync)
-            ? EnforceAsync(context, image)
-            : context.Invoke();
-
-    private async Task EnforceAsync(IIncomingGrainCallContext context, IImageStanding image)
-    {
-        switch (context.InterfaceMethod.Name)
+    // The image verbs that need room, each with its rule; every other public call goes straight on.
+    private static readonly FrozenDictionary<string, Func<QuotaFilter, IIncomingGrainCallContext, IImageStanding, Task>> Rules =
+        new Dictionary<string, Func<QuotaFilter, IIncomingGrainCallContext, IImageStanding, Task>>
         {
-            case nameof(IImageGrain.CreateAsync):
-                await WhileReservedAsync(OwnerOfNew(context), context.TargetId.GetGuidKey(), new QuotaNeed(Images: 1), context);
-                break;
-            case nameof(IImageGrain.BeginUploadAsync):
-                await BeginUploadAsync(context, image);
-                break;
-            case nameof(IImageGrain.ImportAsync):
+            [nameof(IImageGrain.CreateAsync)] = (filter, context, _) =>
+                filter.WhileReservedAsync(OwnerOfNew(context), context.TargetId.GetGuidKey(), new QuotaNeed(Images: 1), context),
+            [nameof(IImageGrain.BeginUploadAsync)] = (filter, context, image) => filter.BeginUploadAsync(context, image),
+            [nameof(IImageGrain.ImportAsync)] = (filter, context, image) =>
+            {
                 // Like Glance: no import while the project is at its size limit; a web-download from
                 // queued is one more image in upload (a staged image already counts as one).
-                var (owner, status) = image.Standing;
                 // No image share here: a staged image's bytes must stay counted while its import starts.
-                await WhileReservedAsync(owner, null, new QuotaNeed(Uploading: status == ImageStatus.Uploading ? 0 : 1, Bytes: null), context);
-                break;
-            case nameof(IImageGrain.RenewUploadAsync):
-                await context.Invoke();
-                if (context.Result is true && image.Standing.Owner is { } renewing)
-                {
-                    await Ledger(renewing).TouchAsync((Guid)context.Request.GetArgument(0)!);
-                }
-                break;
-            case nameof(IImageGrain.CompleteUploadAsync) or nameof(IImageGrain.AbortUploadAsync):
-                var ending = image.Standing.Owner;
-                try
-                {
-                    await context.Invoke();
-                }
-                finally
-                {
-                    if (ending is not null)
-                    {
-                        await Ledger(ending).ReleaseAsync((Guid)context.Request.GetArgument(0)!);
-                    }
-                }
-                break;
-            default:
-                await context.Invoke();
-                break;
+                var (owner, status) = image.Standing;
+                return filter.WhileReservedAsync(owner, null, new QuotaNeed(Uploading: status == ImageStatus.Uploading ? 0 : 1, Bytes: null), context);
+            },
+            [nameof(IImageGrain.RenewUploadAsync)] = (filter, context, image) => filter.RenewUploadAsync(context, image),
+            [nameof(IImageGrain.CompleteUploadAsync)] = (filter, context, image) => filter.EndUploadAsync(context, image),
+            [nameof(IImageGrain.AbortUploadAsync)] = (filter, context, image) => filter.EndUploadAsync(context, image),
+        }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    // Every public call passes here: only the image verbs that need room take the async path.
+    protected override Task OnPublicCallAsync(IIncomingGrainCallContext context) =>
+        context.TargetContext.GrainInstance is IImageStanding image && Rules.TryGetValue(context.InterfaceMethod.Name, out var rule)
+            ? rule(this, context, image)
+            : context.Invoke();
+
+    private async Task RenewUploadAsync(IIncomingGrainCallContext context, IImageStanding image)
+    {
+        await context.Invoke();
+        if (context.Result is true && image.Standing.Owner is { } renewing)
+        {
+            await Ledger(renewing).TouchAsync((Guid)context.Request.GetArgument(0)!);
+        }
+    }
+
+    private async Task EndUploadAsync(IIncomingGrainCallContext context, IImageStanding image)
+    {
+        var ending = image.Standing.Owner;
+        try
+        {
+            await context.Invoke();
+        }
+        finally
+        {
+            if (ending is not null)
+            {
+                await Ledger(ending).ReleaseAsync((Guid)context.Request.GetArgument(0)!);
+            }
         }
     }
 
