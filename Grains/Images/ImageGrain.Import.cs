@@ -38,11 +38,10 @@ public sealed partial class ImageGrain : IImageTaskSource
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // The set's properties are stored with the set, a row each (so that writing one costs that
-        // one): the image shows them once it has read the set, which first gets any delta the stored
-        // image still carries. A cold GET so activates two grains.
-        if (state.State.Status is not null && state.State.PropertiesVersion != 0)
+        // one), not with the image: it reads them here. Nothing shows a deleted image's.
+        if (state.State.Status is not null and not ImageStatus.Deleted && state.State.PropertiesVersion != 0)
         {
-            Show(state.State, await CurrentPropertiesAsync());
+            Show(state.State, await StoredPropertiesAsync());
         }
         // An import recorded in state but not running here was cut short (crash, or the previous
         // activation went away): undo it so the image does not stay importing forever.

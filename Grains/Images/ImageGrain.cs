@@ -21,6 +21,7 @@ public sealed partial class ImageGrain(
     TimeProvider clock,
     ILogger<ImageGrain> logger,
     ImportTransfer transfers,
+    IPropertySetStore propertySets,
     PropertyProtections protections) : Grain, IImageGrain, IImageImportGrain, IImageMaintenanceGrain, IImageStanding
 {
     private readonly ImageQuotaOptions _quotas = quotas.Value;
@@ -693,6 +694,29 @@ public sealed partial class ImageGrain(
             // Only in memory: the stored copy is harmless (sent again, it changes nothing) and goes with the next write.
             state.State.PendingProperties = null;
         }
+    }
+
+    /// <summary>
+    /// What an activation shows of the property set: read from its store, so that a cold read wakes
+    /// one grain, not two; through the set's grain only when the store is behind the image (a delta the
+    /// stored image still carries, or a set an earlier release stored whole, which the grain moves).
+    /// </summary>
+    private async Task<PropertySet> StoredPropertiesAsync()
+    {
+        var set = await propertySets.LoadAsync(Id);
+        if (set.Version >= state.State.PropertiesVersion)
+        {
+            // The set has every delta the image carries.
+            state.State.PendingProperties = null;
+            return set;
+        }
+        set = await CurrentPropertiesAsync();
+        if (set.Version < state.State.PropertiesVersion)
+        {
+            logger.LogError("The property set of image {ImageId} is at version {SetVersion}, behind the image's {ImageVersion}; showing what it holds",
+                Id, set.Version, state.State.PropertiesVersion);
+        }
+        return set;
     }
 
     /// <summary>The property set as stored; for an image whose properties predate property sets, its string properties.</summary>

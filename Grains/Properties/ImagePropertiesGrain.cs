@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Glance.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
 
 namespace Glance.Grains.Properties;
 
@@ -25,18 +27,14 @@ public sealed class ImagePropertiesState
 /// A commit writes only the properties its delta names (<see cref="IPropertySetStore"/>).
 /// </summary>
 [GrainType("glance.image-properties")]
-public sealed class ImagePropertiesGrain(
-    [PersistentState("image-properties", GlanceStorage.ProviderName)] IPersistentState<ImagePropertiesState> legacy,
-    IPropertySetStore store,
-    PropertyProtections protections)
-    : Grain, IImagePropertiesGrain
+public sealed class ImagePropertiesGrain(IPropertySetStore store, PropertyProtections protections) : Grain, IImagePropertiesGrain
 {
     private static readonly string[] Types = ["string", "integer", "number", "boolean", "array", "object"];
 
-    private PropertySet _set = new(0, ImmutableSortedDictionary<string, ImageProperty>.Empty.WithComparers(StringComparer.Ordinal));
+    // The grain state an earlier release stored the whole set in (see ImagePropertiesState).
+    private const string LegacyStateName = "image-properties";
 
-    // Whether this activation has written: one that only read goes once it is idle.
-    private bool _written;
+    private PropertySet _set = new(0, ImmutableSortedDictionary<string, ImageProperty>.Empty.WithComparers(StringComparer.Ordinal));
 
     private Guid Id => this.GetPrimaryKey();
 
@@ -44,31 +42,37 @@ public sealed class ImagePropertiesGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _set = await store.LoadAsync(Id);
-        if (_set.Version == 0 && legacy.State.Version > 0)
+        if (_set.Version == 0)
         {
-            // A set stored whole by an earlier release: moved to the store as one delta, then cleared
-            // (a crash between the two moves it again; the store then has it and ignores it).
-            var moved = new PropertyDelta(legacy.State.Version, Reset: true, [.. legacy.State.Properties.Values], []);
-            await store.CommitAsync(Id, moved);
-            _set = moved.ApplyTo(_set);
-        }
-        if (legacy.RecordExists)
-        {
-            await legacy.ClearStateAsync();
+            await MoveLegacyStateAsync();
         }
         await base.OnActivateAsync(cancellationToken);
     }
 
-    Task<PropertySet> IImagePropertiesGrain.GetAsync()
+    /// <summary>
+    /// A set an earlier release stored whole, as grain state: moved to the store as one delta, then
+    /// cleared (a crash between the two moves it again; the store then has it and ignores it). Read
+    /// only when the store has no set, so a set stored in rows costs no second read.
+    /// </summary>
+    private async Task MoveLegacyStateAsync()
     {
-        if (!_written)
+        var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>(GlanceStorage.ProviderName);
+        var legacy = new GrainState<ImagePropertiesState>();
+        await storage.ReadStateAsync(LegacyStateName, this.GetGrainId(), legacy);
+        if (!legacy.RecordExists)
         {
-            // Activated to be read (an image grain's activation, a property list): the image keeps
-            // the projection it needs, so this copy goes rather than doubling an active image's memory.
-            this.DeactivateOnIdle();
+            return;
         }
-        return Task.FromResult(_set);
+        if (legacy.State is { } stored && stored.Version > _set.Version)
+        {
+            var moved = new PropertyDelta(stored.Version, Reset: true, [.. stored.Properties.Values], []);
+            await store.CommitAsync(Id, moved);
+            _set = moved.ApplyTo(_set);
+        }
+        await storage.ClearStateAsync(LegacyStateName, this.GetGrainId(), legacy);
     }
+
+    Task<PropertySet> IImagePropertiesGrain.GetAsync() => Task.FromResult(_set);
 
     Task<PropertyPreview> IImagePropertiesGrain.PreviewAsync(PropertyBatch batch)
     {
@@ -115,7 +119,6 @@ public sealed class ImagePropertiesGrain(
             throw new InvalidOperationException($"Property set of image {Id} is at version {_set.Version}; a delta for version {delta.Version} does not follow it.");
         }
         await store.CommitAsync(Id, delta);
-        _written = true;
         return _set = delta.ApplyTo(_set);
     }
 

@@ -103,12 +103,12 @@ public sealed class AzureTablePropertySetStore(TableClient table) : IPropertySet
     private const string VersionRow = "v";
     private const string VersionProperty = "Version";
     private const string ChunksProperty = "Chunks";
-    private readonly Lazy<Task> _created = new(() => table.CreateIfNotExistsAsync());
+    private readonly TableCreation _created = new(table);
 
     /// <inheritdoc />
     public async Task<PropertySet> LoadAsync(Guid imageId)
     {
-        await _created.Value;
+        await _created.EnsureAsync();
         var version = 0L;
         var properties = ImmutableSortedDictionary.CreateBuilder<string, ImageProperty>(StringComparer.Ordinal);
         await foreach (var entity in table.QueryAsync<TableEntity>(e => e.PartitionKey == Partition(imageId)))
@@ -129,7 +129,7 @@ public sealed class AzureTablePropertySetStore(TableClient table) : IPropertySet
     /// <inheritdoc />
     public async Task CommitAsync(Guid imageId, PropertyDelta delta)
     {
-        await _created.Value;
+        await _created.EnsureAsync();
         var partition = Partition(imageId);
         var stored = await table.GetEntityIfExistsAsync<TableEntity>(partition, VersionRow, [VersionProperty]);
         if (stored.HasValue && stored.Value is { } current && (current.GetInt64(VersionProperty) ?? 0) >= delta.Version)
@@ -178,7 +178,7 @@ public sealed class AzureTablePropertySetStore(TableClient table) : IPropertySet
         var bytes = 0;
         foreach (var action in actions)
         {
-            var size = action.Entity is TableEntity entity ? (entity.GetInt32(ChunksProperty) ?? 0) * ChunkBytes : 0;
+            var size = action.Entity is TableEntity entity ? entity.Sum(property => property.Value is byte[] bytes ? bytes.Length : 64) : 0;
             if (batch.Count == MaxActions || (batch.Count > 0 && bytes + size > MaxTransactionBytes))
             {
                 yield return batch;

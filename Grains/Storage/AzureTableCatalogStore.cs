@@ -31,7 +31,7 @@ public sealed class AzureTableCatalogStore(VersionedTable table) : ICatalogStore
     {
         var cores = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         var rows = new Dictionary<string, List<KeyValuePair<string, CatalogRows.Property>>>(StringComparer.Ordinal);
-        await foreach (var entity in table.PartitionAsync(Partition(shard)))
+        await foreach (var entity in table.PartitionAsync(Partition(shard), NameProperty))
         {
             if (VersionedTable.IsEntry(entity))
             {

@@ -19,12 +19,12 @@ public sealed class VersionedTable(TableClient table)
     private const string LiveProperty = "Live";
     private const string ChunksProperty = "Chunks";
     private const string PendingProperty = "Pending";
-    private readonly Lazy<Task> _created = new(() => table.CreateIfNotExistsAsync());
+    private readonly TableCreation _created = new(table);
 
     /// <summary>The payloads of a partition's live entries.</summary>
     public async IAsyncEnumerable<byte[]> LoadAsync(string partition)
     {
-        await _created.Value;
+        await _created.EnsureAsync();
         await foreach (var entity in table.QueryAsync<TableEntity>(e => e.PartitionKey == partition && e.GetBoolean(LiveProperty) == true))
         {
             yield return Payload(entity);
@@ -34,7 +34,7 @@ public sealed class VersionedTable(TableClient table)
     /// <summary>The stored version of an entry and whether it is live; null when there is none.</summary>
     public async Task<(long Version, bool Live)?> VersionAsync(string partition, string row)
     {
-        await _created.Value;
+        await _created.EnsureAsync();
         var stored = await table.GetEntityIfExistsAsync<TableEntity>(partition, row, [VersionProperty, LiveProperty]);
         return stored.HasValue && stored.Value is { } entity
             ? (entity.GetInt64(VersionProperty) ?? 0, entity.GetBoolean(LiveProperty) ?? false)
@@ -47,7 +47,7 @@ public sealed class VersionedTable(TableClient table)
     /// </summary>
     public async Task WriteAsync(string partition, string row, long version, byte[]? payload, Dependents? dependents = null)
     {
-        await _created.Value;
+        await _created.EnsureAsync();
         var entity = new TableEntity(partition, row)
         {
             [VersionProperty] = version,
@@ -90,11 +90,15 @@ public sealed class VersionedTable(TableClient table)
         string From, string To, IReadOnlyList<string> Select,
         Func<IReadOnlyList<TableEntity>, IReadOnlyList<TableTransactionAction>> Changes);
 
-    /// <summary>Every entity of a partition, entries (<see cref="IsEntry"/>), tombstones and dependents alike.</summary>
-    public async IAsyncEnumerable<TableEntity> PartitionAsync(string partition)
+    /// <summary>
+    /// A partition's live entries and every entity carrying <paramref name="dependentProperty"/> (the
+    /// entries' dependents); tombstones stay on the server, so a load does not grow with deletions.
+    /// </summary>
+    public async IAsyncEnumerable<TableEntity> PartitionAsync(string partition, string dependentProperty)
     {
-        await _created.Value;
-        await foreach (var entity in table.QueryAsync<TableEntity>(e => e.PartitionKey == partition))
+        await _created.EnsureAsync();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition}") + $" and ({LiveProperty} eq true or {dependentProperty} ge '')";
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter))
         {
             yield return entity;
         }
@@ -197,7 +201,7 @@ public sealed class VersionedTable(TableClient table)
     /// <summary>Whether the table holds any entity at all.</summary>
     public async Task<bool> AnyAsync()
     {
-        await _created.Value;
+        await _created.EnsureAsync();
         await foreach (var _ in table.QueryAsync<TableEntity>(select: [VersionProperty], maxPerPage: 1))
         {
             return true;
@@ -211,7 +215,7 @@ public sealed class VersionedTable(TableClient table)
     /// </summary>
     public async Task<TableEntity> GetOrAddAsync(string partition, string row, Func<Task<Dictionary<string, object>>> candidate)
     {
-        await _created.Value;
+        await _created.EnsureAsync();
         while (true)
         {
             var stored = await table.GetEntityIfExistsAsync<TableEntity>(partition, row);
@@ -233,7 +237,7 @@ public sealed class VersionedTable(TableClient table)
     /// <summary>Deletes an entry outright (an expired task's, which no late write can revive).</summary>
     public async Task DeleteAsync(string partition, string row)
     {
-        await _created.Value;
+        await _created.EnsureAsync();
         await table.DeleteEntityAsync(partition, row, ETag.All);
     }
 }
