@@ -1,3 +1,4 @@
+using Glance.Grains.Images;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -33,6 +34,13 @@ public sealed class CatalogShardGrain(
         foreach (var entry in await store.LoadShardAsync(Shard))
         {
             Put(entry);
+            if (entry.Unsettled)
+            {
+                // A write cut short between its transactions: the image sends its entry again (not
+                // awaited: its call comes back here, once this activation is done).
+                logger.LogWarning("The catalog entry of image {ImageId} was written in part; asking the image to publish it again", entry.Image.Id);
+                GrainFactory.GetGrain<IImageMaintenanceGrain>(entry.Image.Id).PublishToCatalogAsync().Ignore();
+            }
         }
         WarnIfLarge();
     }

@@ -80,4 +80,12 @@ public sealed record ProjectUsage(
 public sealed record CatalogEntry(
     [property: Id(0)] ImageRecord Image,
     [property: Id(1)] ImmutableDictionary<string, MemberStatus> Members,
-    [property: Id(2)] long Version);
+    [property: Id(2)] long Version)
+{
+    /// <summary>
+    /// Set by a store whose write of this entry was cut short (its rows may mix two versions): the
+    /// shard that loads it asks the image to publish again. Never stored.
+    /// </summary>
+    [Id(3), System.Text.Json.Serialization.JsonIgnore]
+    public bool Unsettled { get; init; }
+}

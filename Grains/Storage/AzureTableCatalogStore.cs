@@ -30,6 +30,7 @@ public sealed class AzureTableCatalogStore(VersionedTable table) : ICatalogStore
     public async Task<IReadOnlyList<CatalogEntry>> LoadShardAsync(long shard)
     {
         var cores = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var unsettled = new HashSet<string>(StringComparer.Ordinal);
         var rows = new Dictionary<string, List<KeyValuePair<string, CatalogRows.Property>>>(StringComparer.Ordinal);
         await foreach (var entity in table.PartitionAsync(Partition(shard), NameProperty))
         {
@@ -38,6 +39,10 @@ public sealed class AzureTableCatalogStore(VersionedTable table) : ICatalogStore
                 if (VersionedTable.IsLive(entity))
                 {
                     cores[entity.RowKey] = VersionedTable.Payload(entity);
+                    if (VersionedTable.IsPending(entity))
+                    {
+                        unsettled.Add(entity.RowKey);
+                    }
                 }
             }
             else if (entity.GetString(NameProperty) is { } name)
@@ -47,7 +52,8 @@ public sealed class AzureTableCatalogStore(VersionedTable table) : ICatalogStore
                     CatalogRows.Property.Of(Encoding.UTF8.GetString(VersionedTable.Payload(entity)), entity.GetString(AccessProperty))));
             }
         }
-        return [.. cores.Select(core => CatalogRows.Join(Encoding.UTF8.GetString(core.Value), rows.GetValueOrDefault(core.Key) ?? []))];
+        return [.. cores.Select(core => CatalogRows.Join(Encoding.UTF8.GetString(core.Value), rows.GetValueOrDefault(core.Key) ?? [])
+            is var entry && unsettled.Contains(core.Key) ? entry with { Unsettled = true } : entry)];
     }
 
     /// <inheritdoc />

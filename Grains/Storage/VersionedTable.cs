@@ -107,6 +107,9 @@ public sealed class VersionedTable(TableClient table)
     /// <summary>Whether an entity is an entry or a tombstone (not one of an entry's dependents).</summary>
     public static bool IsEntry(TableEntity entity) => entity.ContainsKey(LiveProperty);
 
+    /// <summary>Whether an entry's last write was cut short between its transactions (its dependents may be newer than it).</summary>
+    public static bool IsPending(TableEntity entity) => entity.GetInt64(PendingProperty) is long pending && pending > (entity.GetInt64(VersionProperty) ?? 0);
+
     /// <summary>Whether an entity is a live entry.</summary>
     public static bool IsLive(TableEntity entity) => entity.GetBoolean(LiveProperty) == true;
 

@@ -37,7 +37,7 @@ public abstract class CatalogStoreContract
 
     private static readonly PropertyAccess Restricted = new(PropertyVisibility.Private, "p-property-owner");
 
-    private static CatalogEntry Entry(Guid id, long version, IEnumerable<(string Name, string Value, PropertyAccess? Access)> properties) => new(
+    protected static CatalogEntry Entry(Guid id, long version, IEnumerable<(string Name, string Value, PropertyAccess? Access)> properties) => new(
         new ImageRecord
         {
             Id = id,
@@ -55,7 +55,7 @@ public abstract class CatalogStoreContract
         ImmutableDictionary<string, MemberStatus>.Empty.Add("p-member", MemberStatus.Accepted),
         version);
 
-    private static CatalogEntry Entry(Guid id, long version, params (string Name, string Value)[] properties) =>
+    protected static CatalogEntry Entry(Guid id, long version, params (string Name, string Value)[] properties) =>
         Entry(id, version, properties.Select(p => (p.Name, p.Value, (PropertyAccess?)null)));
 
     private static IEnumerable<(string, string, PropertyAccess?)> Many(string prefix, int count, string value = "v") =>
@@ -372,6 +372,36 @@ public sealed class AzureTableCatalogStoreTests(AzuriteFixture azurite) : Catalo
             .Where(row => !before.TryGetValue(row, out var old) || !after.TryGetValue(row, out var now) || old.ETag != now.ETag)
             .Select(row => before.TryGetValue(row, out var old) ? old.Written : after[row].Written)
             .ToHashSet(StringComparer.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_entry_whose_write_was_cut_short_between_transactions_loads_as_unsettled_until_written_again()
+    {
+        var id = Guid.NewGuid();
+        var key = SqliteCatalogStore.Key(id);
+        await Store.UpsertAsync(3, Entry(id, 1, ("a", "1"), ("b", "2")));
+        Assert.False(Assert.Single(await Store.LoadShardAsync(3)).Unsettled);
+
+        // What a kill -9 between the transactions of version 2 leaves: the core still at version 1,
+        // marked pending, and a property row of version 2 beside it.
+        var core = (await Client.GetEntityAsync<TableEntity>("3", key)).Value;
+        await Client.UpdateEntityAsync(new TableEntity("3", key) { ["Pending"] = 2L }, core.ETag, TableUpdateMode.Merge);
+        var row = (await Client.GetEntityAsync<TableEntity>("3", key + "-" + Convert.ToHexStringLower("a"u8))).Value;
+        row.RowKey = key + "-" + Convert.ToHexStringLower("c"u8);
+        row["Name"] = "c";
+        await Client.UpsertEntityAsync(row, TableUpdateMode.Replace);
+
+        var torn = Assert.Single(await Reopen().LoadShardAsync(3));
+        Assert.True(torn.Unsettled);
+        Assert.Equal(1, torn.Version);
+
+        // The image publishes again (the shard asks it to): the entry is whole.
+        var second = Entry(id, 2, ("a", "1"), ("b", "two"));
+        await Store.UpsertAsync(3, second);
+        var whole = Assert.Single(await Reopen().LoadShardAsync(3));
+        Assert.False(whole.Unsettled);
+        Assert.Equal(second.Image.Properties, whole.Image.Properties);
+        Assert.Equal(2, whole.Version);
     }
 
     private async Task<Dictionary<string, (string ETag, string Written)>> SnapshotAsync(long shard)
