@@ -21,24 +21,16 @@
 #   bench/metadata-memory.sh [extra service args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source bench/service.sh
 peer="$(cd .. && pwd)/shared/peer"
 port=$(free_port)
-silo=$(free_port)
 data=$(mktemp -d)
 url="http://127.0.0.1:$port"
 workload="$data/workload.py"
 
 [[ ${BUILD:-1} == 0 ]] || dotnet build Api -c Release -nologo -v q >/dev/null
-dotnet Api/bin/Release/net10.0/Glance.Api.dll --urls "$url" --Glance:DataDirectory="$data" \
-  --Glance:SiloPort="$silo" --Glance:GatewayPort=0 --Logging:LogLevel:Default=Warning "$@" >"$data/service.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; [[ -z ${glance_state:-} ]] || "$peer/glance/stop.sh" >/dev/null 2>&1; rm -rf "$data"' EXIT
-for _ in $(seq 300); do
-  curl -sf -o /dev/null "$url/versions" && break
-  kill -0 $pid 2>/dev/null || { echo "the service exited:" >&2; tail -20 "$data/service.log" >&2; exit 1; }
-  sleep 0.2
-done
+trap 'kill ${pid:-} 2>/dev/null; wait ${pid:-} 2>/dev/null; [[ -z ${glance_state:-} ]] || "$peer/glance/stop.sh" >/dev/null 2>&1; rm -rf "$data"' EXIT
+start_service Api/bin/Release/net10.0/Glance.Api.dll "$url" "$data" "$data/service.log" "$@"
 
 cat >"$workload" <<'PY'
 import http.client, json, os, sys, time
