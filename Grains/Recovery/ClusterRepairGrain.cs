@@ -15,7 +15,7 @@ namespace Glance.Grains.Recovery;
 public sealed record GrainStateContainer(BlobContainerClient Client);
 
 /// <summary>
-/// A full pass (a silo's start asks for one) reads every stored image state (Orleans' blob per grain, the same JSON as the embedded
+/// A full pass reads every stored image state (Orleans' blob per grain, the same JSON as the embedded
 /// store) and its catalog entity's version, and asks each image that a dead node left behind to
 /// repair itself; then every task state against its task index entity (each task whose entry is
 /// behind or missing, or that is unfinished, repairs itself: <see cref="ITaskRecorder.RepairAsync"/>);
@@ -24,10 +24,11 @@ public sealed record GrainStateContainer(BlobContainerClient Client);
 /// publishes itself again. It never undoes work another node is doing: an upload in flight is only given
 /// a lease (undone if nobody renews it), an import only if it is not running. The pass runs in
 /// the background of this grain, so asking for one returns at once and start-up never waits.
-/// The reminder's passes are incremental (<see cref="ReceiveReminder"/>).
+/// Passes are incremental between full ones (<see cref="RepairWatermark"/>).
 /// </summary>
 [GrainType("glance.cluster-repair")]
 public sealed class ClusterRepairGrain(
+    [PersistentState("repair", GlanceStorage.ProviderName)] IPersistentState<RepairWatermark> watermark,
     GrainStateContainer states,
     AzureTableCatalogStore catalog,
     IOptions<RecoveryOptions> options,
@@ -49,26 +50,16 @@ public sealed class ClusterRepairGrain(
     private RepairPass? _last;
     private bool _reminderRegistered;
 
-    // Start of the last pass that read what it chose and failed nowhere (null: none on this
-    // activation, so the next pass reads everything), and the states that pass asked to repair
-    // (an upload given a lease settles later, without necessarily writing its state again).
-    private DateTimeOffset? _cleanSince;
-    private HashSet<Guid> _unsettled = [];
-
     /// <inheritdoc />
-    public Task RequestPassAsync() => StartPassAsync(incremental: false);
+    public Task RequestPassAsync() => StartPassAsync();
 
     /// <inheritdoc />
     public Task<RepairPass?> LastPassAsync() => Task.FromResult(_last);
 
-    /// <summary>
-    /// The reminder's passes are incremental: a crash leaves its traces in states written after the
-    /// last clean pass started, so the others are listed but not read (a pass costs one list call
-    /// per 5,000 states plus a read of each changed one). A silo's start asks for a full pass.
-    /// </summary>
-    public Task ReceiveReminder(string reminderName, TickStatus status) => StartPassAsync(incremental: true);
+    /// <summary>The reminder asks for a pass like a silo's start does.</summary>
+    public Task ReceiveReminder(string reminderName, TickStatus status) => StartPassAsync();
 
-    private async Task StartPassAsync(bool incremental)
+    private async Task StartPassAsync()
     {
         if (!_reminderRegistered)
         {
@@ -81,13 +72,13 @@ public sealed class ClusterRepairGrain(
             return;
         }
         // Not awaited: the pass runs in the background, on this activation, which it keeps alive.
-        _running = RunPassAsync(incremental ? _cleanSince - options.Value.ClockMargin : null);
+        var started = clock.GetUtcNow();
+        _running = RunPassAsync(started, watermark.State.ReadFrom(started, options.Value));
     }
 
-    private async Task RunPassAsync(DateTimeOffset? changedSince)
+    private async Task RunPassAsync(DateTimeOffset started, DateTimeOffset? changedSince)
     {
-        var started = clock.GetUtcNow();
-        var unsettled = _unsettled;
+        IReadOnlySet<Guid> unsettled = watermark.State.Unsettled.ToHashSet();
         var images = new Tally(changedSince, unsettled);
         var templates = new Tally(changedSince, unsettled);
         var tasks = new Tally(changedSince, unsettled);
@@ -124,25 +115,24 @@ public sealed class ClusterRepairGrain(
             Skipped = images.Skipped + tasks.Skipped + templates.Skipped,
         };
         var repairedCount = images.Repaired + tasks.Repaired + templates.Repaired;
+        watermark.State.Record(started, full: changedSince is null, clean: _last.Failures == 0,
+            images.RepairedIds.Concat(tasks.RepairedIds).Concat(templates.RepairedIds));
+        try
+        {
+            // Stored, so the next activation (another silo's start, after this one stops) goes on from here.
+            await watermark.WriteStateAsync();
+        }
+        catch (Exception exception)
+        {
+            // The stored watermark is older: the next pass reads more, and misses nothing.
+            logger.LogWarning("Storing the repair watermark failed: {Error}", exception.Message);
+        }
+        // Counted once the watermark is stored (a test that sees the count may stop the silo).
         GlanceMetrics.RepairPass(_last.Incremental, images.Read + tasks.Read + templates.Read, _last.Skipped, repairedCount);
-        var repaired = images.RepairedIds.Concat(tasks.RepairedIds).Concat(templates.RepairedIds);
-        if (_last.Failures == 0)
-        {
-            (_cleanSince, _unsettled) = (started, repaired.ToHashSet());
-        }
-        else
-        {
-            // Not clean: the next pass reads at least what this one should have.
-            _unsettled = [.. unsettled, .. repaired];
-        }
-        // What the next pass may skip lives in this activation: keep it until the reminder's next
-        // two ticks (a new activation, after its silo stops, starts over with a full pass).
-        DelayDeactivation(options.Value.Interval * 2);
-        if (repairedCount > 0 || _last.Failures > 0)
-        {
-            logger.LogWarning("Repair pass: {Images} image(s) read, {ImagesRepaired} repaired; {Tasks} task(s) read, {TasksRepaired} repaired; {Templates} template(s) read, {TemplatesRepaired} repaired; {Failures} failure(s)",
-                images.Read, images.Repaired, tasks.Read, tasks.Repaired, templates.Read, templates.Repaired, _last.Failures);
-        }
+        logger.Log(repairedCount > 0 || _last.Failures > 0 ? LogLevel.Warning : LogLevel.Information,
+            "Repair pass ({Scope}, {Seconds:F1} s): {Images} image(s) read, {ImagesRepaired} repaired; {Tasks} task(s) read, {TasksRepaired} repaired; {Templates} template(s) read, {TemplatesRepaired} repaired; {Skipped} unchanged state(s) skipped; {Failures} failure(s)",
+            _last.Incremental ? "incremental" : "full", (_last.FinishedAt - started).TotalSeconds,
+            images.Read, images.Repaired, tasks.Read, tasks.Repaired, templates.Read, templates.Repaired, _last.Skipped, _last.Failures);
     }
 
     /// <summary>Reads every state blob under <paramref name="prefix"/> and asks each grain whose state <paramref name="needsRepair"/> to <paramref name="repair"/>.</summary>

@@ -12,7 +12,7 @@ namespace Glance.Grains.Recovery;
 [Alias("glance.IClusterRepairGrain")]
 public interface IClusterRepairGrain : IGrainWithStringKey
 {
-    /// <summary>Starts a pass unless one is running or one finished less than <see cref="RecoveryOptions.MinimumGap"/> ago; returns at once.</summary>
+    /// <summary>Starts a pass (full or incremental, as <see cref="RepairWatermark.ReadFrom"/> says) unless one is running or one finished less than <see cref="RecoveryOptions.MinimumGap"/> ago; returns at once.</summary>
     [Alias("request-pass")]
     Task RequestPassAsync();
 
@@ -39,7 +39,7 @@ public sealed record RepairPass(
     /// <summary>Template states read (0 without server templates).</summary>
     [Id(5)] public int TemplatesRead { get; init; }
 
-    /// <summary>True when the pass read only the states written since the last clean pass (a reminder's pass).</summary>
+    /// <summary>True when the pass read only the states written since the last clean pass (see <see cref="RepairWatermark"/>).</summary>
     [Id(9)] public bool Incremental { get; init; }
 
     /// <summary>States an incremental pass listed but did not read (unchanged since the last clean pass).</summary>

@@ -18,6 +18,13 @@ public sealed class RecoveryOptions
     /// </summary>
     public TimeSpan ClockMargin { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// A pass reads every stored state when the last full pass started longer ago than this (or
+    /// none is recorded); otherwise only the states written since the last clean pass (default one
+    /// day; zero makes every pass full).
+    /// </summary>
+    public TimeSpan FullPassInterval { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>Images read or repaired at once.</summary>
     public int Concurrency { get; set; } = 16;
 
@@ -26,6 +33,7 @@ public sealed class RecoveryOptions
         Interval < TimeSpan.FromMinutes(1) ? $"{Section}:Interval must be at least a minute (Orleans reminders' least period)."
         : MinimumGap < TimeSpan.Zero ? $"{Section}:MinimumGap must not be negative."
         : ClockMargin < TimeSpan.Zero ? $"{Section}:ClockMargin must not be negative."
+        : FullPassInterval < TimeSpan.Zero ? $"{Section}:FullPassInterval must not be negative."
         : Concurrency is < 1 or > 256 ? $"{Section}:Concurrency must be 1-256."
         : null;
 }
