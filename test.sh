@@ -70,6 +70,8 @@ elif npm ci --no-audit --no-fund; then
 else
   echo "npm ci failed"
 fi
+# npm ci runs it too (postinstall); again here for a node_modules installed before it existed.
+[ -d node_modules/azurite ] && node scripts/azurite-fix.js
 
 echo "== build"
 if ! dotnet build Glance.Orleans.sln -c Release -nologo -v q; then

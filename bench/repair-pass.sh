@@ -5,14 +5,16 @@
 #   1. with Glance:Recovery:FullPassInterval=0: the start's pass is full (reads every state and its
 #      catalog entity);
 #   2. with the default (a day): the start's pass goes on from the watermark the first one stored
-#      (lists every state, reads none of them: nothing was written since).
-# Prints the silo's own "Repair pass (...)" log lines and the figures per state.
-#   bench/repair-pass.sh [IMAGES]      default 20000; OUT=dir keeps the cluster's logs there
+#      (nothing was written since: the blob index finds no state to read);
+#   3. the same after CHANGED of the images were patched: it reads those.
+# Prints the silo's own "Repair pass (...)" log lines and the figures per image.
+#   bench/repair-pass.sh [IMAGES [CHANGED]]   default 20000 and 1000; OUT=dir keeps the logs there
 # ClockMargin is 0 here (Azurite and the silo share this machine's clock); with the default 5 min
 # an incremental pass also reads what was written in the 5 min before the last clean pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 images=${1:-20000}
+changed=${2:-1000}
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
 export CLUSTER_DIR="$out/cluster" CLUSTER_PORT_BASE=${CLUSTER_PORT_BASE:-13100}
@@ -23,9 +25,13 @@ api=$(awk '$1 == "api" && $2 == 1 { print $3 }' "$out/nodes")
 log="$CLUSTER_DIR/logs/silo-1.log"
 
 echo "# creating $images images through $api"
-python3 - "$api" "$images" <<'PY'
+# create|patch: POST IMAGES new images (their ids to $out/ids), or PATCH the first CHANGED of them.
+load() {
+python3 - "$api" "$1" "$2" "$out/ids" <<'PY'
 import http.client, json, sys, threading, time, urllib.parse
-url, total = urllib.parse.urlsplit(sys.argv[1]), int(sys.argv[2])
+url, verb, total, ids_file = urllib.parse.urlsplit(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+ids = open(ids_file).read().split() if verb == "patch" else []
+created = []
 headers = {"X-Identity-Status": "Confirmed", "X-Project-Id": "p1", "X-Roles": "admin", "Content-Type": "application/json"}
 lock, counter, failed = threading.Lock(), [0], [0]
 def worker():
@@ -36,17 +42,27 @@ def worker():
                 return
             counter[0] += 1
             n = counter[0]
-        c.request("POST", "/v2/images", json.dumps({"name": f"repair-{n}", "disk_format": "raw", "container_format": "bare"}), headers)
-        r = c.getresponse(); r.read()
-        if r.status != 201:
-            with lock:
+        if verb == "create":
+            c.request("POST", "/v2/images", json.dumps({"name": f"repair-{n}", "disk_format": "raw", "container_format": "bare"}), headers)
+        else:
+            c.request("PATCH", f"/v2/images/{ids[n - 1]}", json.dumps([{"op": "replace", "path": "/name", "value": f"changed-{n}"}]),
+                      {**headers, "Content-Type": "application/openstack-images-v2.1-json-patch"})
+        r = c.getresponse(); body = r.read()
+        with lock:
+            if r.status not in (200, 201):
                 failed[0] += 1
+            elif verb == "create":
+                created.append(json.loads(body)["id"])
 started = time.time()
 threads = [threading.Thread(target=worker) for _ in range(32)]
 for t in threads: t.start()
 for t in threads: t.join()
-print(f"# created {total - failed[0]} ({failed[0]} failed) in {time.time() - started:.1f} s")
+print(f"# {verb}: {total - failed[0]} ({failed[0]} failed) in {time.time() - started:.1f} s")
+if verb == "create":
+    open(ids_file, "w").write("\n".join(created))
 PY
+}
+load create "$images"
 
 # One pass line after a restart of silo 1 with these settings.
 pass_after_restart() {
@@ -65,13 +81,18 @@ pass_after_restart() {
 # The start of the cluster ran a full pass before any image existed; each create's state was
 # written after it, so both passes below have every image to consider.
 full=$(pass_after_restart "--Glance:Recovery:FullPassInterval=00:00:00")
-incremental=$(pass_after_restart "")
-echo "full:        $full"
-echo "incremental: $incremental"
-python3 - "$images" "$full" "$incremental" <<'PY'
+unchanged=$(pass_after_restart "")
+load patch "$changed"
+some=$(pass_after_restart "")
+echo "full:                      $full"
+echo "incremental, none changed: $unchanged"
+echo "incremental, $changed changed: $some"
+python3 - "$images" "$full" "$unchanged" "$some" <<'PY'
 import re, sys
 n = int(sys.argv[1])
-for label, line in (("full", sys.argv[2]), ("incremental", sys.argv[3])):
+for label, line in (("full", sys.argv[2]), ("none changed", sys.argv[3]), ("some changed", sys.argv[4])):
     seconds = float(re.search(r"\((?:full|incremental), ([\d.]+) s\)", line).group(1))
-    print(f"{label:12} {seconds:8.1f} s for {n} images: {seconds / n * 1e6:8.1f} us per image")
+    read = int(re.search(r"(\d+) image\(s\) read", line).group(1))
+    per = f"{seconds / read * 1e6:8.0f} us per state read" if read else "(no state to read: the tag queries alone)"
+    print(f"{label:14} {seconds:8.2f} s, {read:6} image states read of {n}: {per}")
 PY

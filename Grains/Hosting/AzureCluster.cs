@@ -15,6 +15,14 @@ public static class AzureCluster
     /// <summary>The Blob service of <paramref name="azure"/>'s account, at the service version the image store pins.</summary>
     public static BlobServiceClient Blobs(AzureOptions azure) => new(azure.ConnectionString, Bounded(AzureBlobImageDataStore.CreateClientOptions()));
 
+    /// <summary>The Blob service the silos' grain storage writes through: every state write tagged with its time (<see cref="Recovery.StateWriteTags"/>).</summary>
+    public static BlobServiceClient GrainStateBlobs(AzureOptions azure)
+    {
+        var options = Bounded(AzureBlobImageDataStore.CreateClientOptions());
+        options.AddPolicy(new Recovery.StateWriteTags(azure.GrainStateContainer, TimeProvider.System), Azure.Core.HttpPipelinePosition.PerCall);
+        return new BlobServiceClient(azure.ConnectionString, options);
+    }
+
     /// <summary>
     /// Retries and timeouts that end well within a request's time when the storage service is
     /// gone (the SDK's defaults wait up to 100 s per try): the request then fails with a 503.

@@ -52,7 +52,7 @@ public static class GlanceSiloBuilderExtensions
         });
         silo.AddAzureBlobGrainStorage(GlanceStorage.ProviderName, storage =>
         {
-            storage.BlobServiceClient = AzureCluster.Blobs(azure);
+            storage.BlobServiceClient = AzureCluster.GrainStateBlobs(azure);
             storage.ContainerName = azure.GrainStateContainer;
             storage.GrainStorageSerializer = new GrainStateJsonSerializer();
         });

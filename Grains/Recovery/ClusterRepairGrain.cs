@@ -78,7 +78,7 @@ public sealed class ClusterRepairGrain(
 
     private async Task RunPassAsync(DateTimeOffset started, DateTimeOffset? changedSince)
     {
-        IReadOnlySet<Guid> unsettled = watermark.State.Unsettled.ToHashSet();
+        var unsettled = watermark.State.Unsettled.ToHashSet();
         var images = new Tally(changedSince, unsettled);
         var templates = new Tally(changedSince, unsettled);
         var tasks = new Tally(changedSince, unsettled);
@@ -112,7 +112,6 @@ public sealed class ClusterRepairGrain(
             TemplatesRead = templates.Read,
             TemplatesRepaired = templates.Repaired,
             Incremental = changedSince is not null,
-            Skipped = images.Skipped + tasks.Skipped + templates.Skipped,
         };
         var repairedCount = images.Repaired + tasks.Repaired + templates.Repaired;
         watermark.State.Record(started, full: changedSince is null, clean: _last.Failures == 0,
@@ -128,35 +127,37 @@ public sealed class ClusterRepairGrain(
             logger.LogWarning("Storing the repair watermark failed: {Error}", exception.Message);
         }
         // Counted once the watermark is stored (a test that sees the count may stop the silo).
-        GlanceMetrics.RepairPass(_last.Incremental, images.Read + tasks.Read + templates.Read, _last.Skipped, repairedCount);
+        GlanceMetrics.RepairPass(_last.Incremental, images.Read + tasks.Read + templates.Read, repairedCount);
         logger.Log(repairedCount > 0 || _last.Failures > 0 ? LogLevel.Warning : LogLevel.Information,
-            "Repair pass ({Scope}, {Seconds:F1} s): {Images} image(s) read, {ImagesRepaired} repaired; {Tasks} task(s) read, {TasksRepaired} repaired; {Templates} template(s) read, {TemplatesRepaired} repaired; {Skipped} unchanged state(s) skipped; {Failures} failure(s)",
+            "Repair pass ({Scope}, {Seconds:F1} s): {Images} image(s) read, {ImagesRepaired} repaired; {Tasks} task(s) read, {TasksRepaired} repaired; {Templates} template(s) read, {TemplatesRepaired} repaired; {Failures} failure(s)",
             _last.Incremental ? "incremental" : "full", (_last.FinishedAt - started).TotalSeconds,
-            images.Read, images.Repaired, tasks.Read, tasks.Repaired, templates.Read, templates.Repaired, _last.Skipped, _last.Failures);
+            images.Read, images.Repaired, tasks.Read, tasks.Repaired, templates.Read, templates.Repaired, _last.Failures);
     }
 
-    /// <summary>Reads every state blob under <paramref name="prefix"/> and asks each grain whose state <paramref name="needsRepair"/> to <paramref name="repair"/>.</summary>
+    /// <summary>Reads the state blobs under <paramref name="prefix"/> the pass chose (<see cref="Tally.NamesAsync"/>) and asks each grain whose state <paramref name="needsRepair"/> to <paramref name="repair"/>.</summary>
     private async Task ScanAsync(string prefix, Tally tally, Func<Guid, BinaryData, Task<bool>> needsRepair, Func<Guid, Task> repair)
     {
-        var blobs = states.Client.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, prefix, CancellationToken.None);
-        await Parallel.ForEachAsync(blobs, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency }, async (blob, _) =>
+        await Parallel.ForEachAsync(tally.NamesAsync(states.Client, prefix), new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency }, async (name, _) =>
         {
             try
             {
-                var key = blob.Name[prefix.Length..].Replace(".json", "", StringComparison.Ordinal);
+                var key = name[prefix.Length..].Replace(".json", "", StringComparison.Ordinal);
                 if (!Guid.TryParseExact(key, "N", out var id))
                 {
                     return;
                 }
-                if (!tally.MustRead(id, blob.Properties.LastModified))
+                BinaryData content;
+                try
                 {
-                    tally.Unchanged();
-                    return;
+                    content = (await states.Client.GetBlobClient(name).DownloadContentAsync()).Value.Content;
                 }
-                var content = await states.Client.GetBlobClient(blob.Name).DownloadContentAsync();
+                catch (Azure.RequestFailedException missing) when (missing.Status == 404)
+                {
+                    return; // An unsettled id of another kind, or a state cleared since.
+                }
                 tally.Counted();
                 // The silo's grain factory (not this grain's): the loop runs on the thread pool.
-                if (await needsRepair(id, content.Value.Content))
+                if (await needsRepair(id, content))
                 {
                     await repair(id);
                     tally.Fixed(id);
@@ -165,7 +166,7 @@ public sealed class ClusterRepairGrain(
             catch (Exception exception)
             {
                 tally.Failed();
-                logger.LogWarning("Repairing from {Blob} failed (the next pass retries): {Error}", blob.Name, exception.Message);
+                logger.LogWarning("Repairing from {Blob} failed (the next pass retries): {Error}", name, exception.Message);
             }
         });
     }
@@ -227,23 +228,48 @@ public sealed class ClusterRepairGrain(
     // The shard of an owner's entry, as the grains place it (images, tasks and templates alike): the one call to the layout.
     private long ShardOf(string? owner, Guid id) => this.CatalogShards().Of(owner, id);
 
-    /// <summary>One scan's counts, and which states it reads: all, or those changed since a time and the unsettled ones.</summary>
+    /// <summary>One scan's counts, and which states it reads: all, or those written since a time and the unsettled ones.</summary>
     private sealed class Tally(DateTimeOffset? changedSince, IReadOnlySet<Guid> unsettled)
     {
         private readonly System.Collections.Concurrent.ConcurrentBag<Guid> _repairedIds = [];
-        private int _read, _skipped, _repaired, _failures;
+        private int _read, _repaired, _failures;
 
         public int Read => _read;
-        public int Skipped => _skipped;
         public int Repaired => _repaired;
         public int Failures => _failures;
         public IEnumerable<Guid> RepairedIds => _repairedIds;
 
-        public bool MustRead(Guid id, DateTimeOffset? lastModified) =>
-            changedSince is not { } since || lastModified is not { } written || written >= since || unsettled.Contains(id);
+        /// <summary>
+        /// The names of the state blobs under <paramref name="prefix"/> to read: a full pass lists
+        /// every one (one list call per 5,000); an incremental pass asks the blob index for those
+        /// tagged as written since its time (<see cref="StateWriteTags"/>), so its cost grows with
+        /// the writes, not the states, and adds the unsettled ones by name.
+        /// </summary>
+        public async IAsyncEnumerable<string> NamesAsync(BlobContainerClient container, string prefix)
+        {
+            if (changedSince is not { } since)
+            {
+                await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, prefix, CancellationToken.None))
+                {
+                    yield return blob.Name;
+                }
+                yield break;
+            }
+            var named = unsettled.Select(id => $"{prefix}{id:N}.json").ToHashSet();
+            foreach (var name in named)
+            {
+                yield return name;
+            }
+            await foreach (var blob in container.FindBlobsByTagsAsync(StateWriteTags.WrittenSince(prefix.TrimEnd('/'), since)))
+            {
+                if (!named.Contains(blob.BlobName))
+                {
+                    yield return blob.BlobName;
+                }
+            }
+        }
 
         public void Counted() => Interlocked.Increment(ref _read);
-        public void Unchanged() => Interlocked.Increment(ref _skipped);
         public void Failed() => Interlocked.Increment(ref _failures);
 
         public void Fixed(Guid id)

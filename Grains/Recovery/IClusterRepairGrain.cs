@@ -42,9 +42,6 @@ public sealed record RepairPass(
     /// <summary>True when the pass read only the states written since the last clean pass (see <see cref="RepairWatermark"/>).</summary>
     [Id(9)] public bool Incremental { get; init; }
 
-    /// <summary>States an incremental pass listed but did not read (unchanged since the last clean pass).</summary>
-    [Id(10)] public int Skipped { get; init; }
-
     /// <summary>Templates asked to publish their index entry again.</summary>
     [Id(6)] public int TemplatesRepaired { get; init; }
 }

@@ -13,8 +13,9 @@ public sealed class RecoveryOptions
     public TimeSpan MinimumGap { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// How far before the last clean pass's start an incremental pass still reads states: a state
-    /// blob's time is the storage's clock, a pass's start the silo's (default five minutes).
+    /// How far before the last clean pass's start an incremental pass still reads states: a state's
+    /// write time is its silo's clock, a pass's start the repair's silo's, and the storage's blob
+    /// index may find a new tag a little late (default five minutes).
     /// </summary>
     public TimeSpan ClockMargin { get; set; } = TimeSpan.FromMinutes(5);
 

@@ -19,8 +19,8 @@ public sealed class RepairWatermark
     public List<Guid> Unsettled { get; set; } = [];
 
     /// <summary>
-    /// The time from which a pass starting <paramref name="now"/> reads states (the storage's clock
-    /// may lag the silo's by up to <see cref="RecoveryOptions.ClockMargin"/>), or null for a full pass.
+    /// The time from which a pass starting <paramref name="now"/> reads states (less
+    /// <see cref="RecoveryOptions.ClockMargin"/>, for the clocks and the index), or null for a full pass.
     /// </summary>
     public DateTimeOffset? ReadFrom(DateTimeOffset now, RecoveryOptions options) =>
         CleanSince is { } clean && FullSince is { } full && now - full < options.FullPassInterval
