@@ -10,7 +10,7 @@
 # Prints the silo's own "Repair pass (...)" log lines and the figures per image.
 #   bench/repair-pass.sh [IMAGES [CHANGED]]   default 20000 and 1000; OUT=dir keeps the logs there
 # ClockMargin is 0 here (Azurite and the silo share this machine's clock); with the default 5 min
-# an incremental pass also reads what was written in the 5 min before the last clean pass.
+# an incremental pass also reads what was written in the 5 min before the last complete pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 images=${1:-20000}

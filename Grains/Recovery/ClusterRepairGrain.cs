@@ -84,6 +84,7 @@ public sealed class ClusterRepairGrain(
         var tasks = new Tally(changedSince, unsettled);
         using var keepAlive = this.RegisterGrainTimer(() => Task.CompletedTask,
             new GrainTimerCreationOptions(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)) { KeepAlive = true });
+        var complete = true;
         try
         {
             await states.Client.CreateIfNotExistsAsync();
@@ -102,7 +103,9 @@ public sealed class ClusterRepairGrain(
         }
         catch (Exception exception)
         {
-            images.Failed();
+            // Listing or a tag query failed: the pass did not see every state it should have.
+            complete = false;
+            images.Failed(null);
             logger.LogWarning(exception, "A repair pass stopped early; the next one starts over");
         }
         _last = new RepairPass(started, clock.GetUtcNow(), images.Read, images.Repaired, images.Failures + tasks.Failures + templates.Failures)
@@ -114,8 +117,10 @@ public sealed class ClusterRepairGrain(
             Incremental = changedSince is not null,
         };
         var repairedCount = images.Repaired + tasks.Repaired + templates.Repaired;
-        watermark.State.Record(started, full: changedSince is null, clean: _last.Failures == 0,
-            images.RepairedIds.Concat(tasks.RepairedIds).Concat(templates.RepairedIds));
+        // A state that failed on its own is read again by the next pass, like one it repaired: one
+        // that keeps failing does not hold the watermark back for every other state.
+        watermark.State.Record(started, full: changedSince is null, complete,
+            images.Unsettled.Concat(tasks.Unsettled).Concat(templates.Unsettled));
         try
         {
             // Stored, so the next activation (another silo's start, after this one stops) goes on from here.
@@ -139,13 +144,13 @@ public sealed class ClusterRepairGrain(
     {
         await Parallel.ForEachAsync(tally.NamesAsync(states.Client, prefix), new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency }, async (name, _) =>
         {
+            var key = name[prefix.Length..].Replace(".json", "", StringComparison.Ordinal);
+            if (!Guid.TryParseExact(key, "N", out var id))
+            {
+                return;
+            }
             try
             {
-                var key = name[prefix.Length..].Replace(".json", "", StringComparison.Ordinal);
-                if (!Guid.TryParseExact(key, "N", out var id))
-                {
-                    return;
-                }
                 BinaryData content;
                 try
                 {
@@ -165,7 +170,7 @@ public sealed class ClusterRepairGrain(
             }
             catch (Exception exception)
             {
-                tally.Failed();
+                tally.Failed(id);
                 logger.LogWarning("Repairing from {Blob} failed (the next pass retries): {Error}", name, exception.Message);
             }
         });
@@ -231,13 +236,15 @@ public sealed class ClusterRepairGrain(
     /// <summary>One scan's counts, and which states it reads: all, or those written since a time and the unsettled ones.</summary>
     private sealed class Tally(DateTimeOffset? changedSince, IReadOnlySet<Guid> unsettled)
     {
-        private readonly System.Collections.Concurrent.ConcurrentBag<Guid> _repairedIds = [];
+        private readonly System.Collections.Concurrent.ConcurrentBag<Guid> _unsettled = [];
         private int _read, _repaired, _failures;
 
         public int Read => _read;
         public int Repaired => _repaired;
         public int Failures => _failures;
-        public IEnumerable<Guid> RepairedIds => _repairedIds;
+
+        /// <summary>The states this scan asked to repair or failed on: the next pass reads them again.</summary>
+        public IEnumerable<Guid> Unsettled => _unsettled;
 
         /// <summary>
         /// The names of the state blobs under <paramref name="prefix"/> to read: a full pass lists
@@ -270,11 +277,18 @@ public sealed class ClusterRepairGrain(
         }
 
         public void Counted() => Interlocked.Increment(ref _read);
-        public void Failed() => Interlocked.Increment(ref _failures);
+        public void Failed(Guid? id)
+        {
+            if (id is { } failed)
+            {
+                _unsettled.Add(failed);
+            }
+            Interlocked.Increment(ref _failures);
+        }
 
         public void Fixed(Guid id)
         {
-            _repairedIds.Add(id);
+            _unsettled.Add(id);
             Interlocked.Increment(ref _repaired);
         }
     }

@@ -39,7 +39,7 @@ public sealed record RepairPass(
     /// <summary>Template states read (0 without server templates).</summary>
     [Id(5)] public int TemplatesRead { get; init; }
 
-    /// <summary>True when the pass read only the states written since the last clean pass (see <see cref="RepairWatermark"/>).</summary>
+    /// <summary>True when the pass read only the states written since the last complete pass (see <see cref="RepairWatermark"/>).</summary>
     [Id(9)] public bool Incremental { get; init; }
 
     /// <summary>Templates asked to publish their index entry again.</summary>

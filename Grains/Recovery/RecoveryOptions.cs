@@ -13,15 +13,16 @@ public sealed class RecoveryOptions
     public TimeSpan MinimumGap { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// How far before the last clean pass's start an incremental pass still reads states: a state's
-    /// write time is its silo's clock, a pass's start the repair's silo's, and the storage's blob
-    /// index may find a new tag a little late (default five minutes).
+    /// How far before the last complete pass's start an incremental pass still reads states. It
+    /// covers the clocks (a state's tag is its writing silo's time, the pass's start the repair's
+    /// silo's), a write's retries (tagged when first sent) and the blob index finding a new tag late
+    /// (default five minutes).
     /// </summary>
     public TimeSpan ClockMargin { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
     /// A pass reads every stored state when the last full pass started longer ago than this (or
-    /// none is recorded); otherwise only the states written since the last clean pass (default one
+    /// none is recorded); otherwise only the states written since the last complete pass (default one
     /// day; zero makes every pass full).
     /// </summary>
     public TimeSpan FullPassInterval { get; set; } = TimeSpan.FromDays(1);

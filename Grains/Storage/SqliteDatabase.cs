@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
@@ -16,6 +17,10 @@ public sealed class SqliteDatabase : IAsyncDisposable
     private readonly string _connectionString;
     private readonly Channel<Write> _writes = Channel.CreateUnbounded<Write>(new() { SingleReader = true });
     private readonly Task _writer;
+
+    // The writer's connection keeps the statements it ran prepared, by their SQL: its writes are a
+    // few dozen texts, each otherwise prepared again for every write (an image create runs about 20).
+    private static readonly ConditionalWeakTable<SqliteConnection, Statements> Prepared = new();
 
     /// <summary>Opens (creating if needed) the database file and its schema.</summary>
     public SqliteDatabase(string path)
@@ -83,9 +88,14 @@ public sealed class SqliteDatabase : IAsyncDisposable
         return pending.Completion.Task;
     }
 
-    /// <summary>Runs SQL that returns nothing.</summary>
+    /// <summary>Runs SQL that returns nothing (on the writer's connection, a statement prepared once).</summary>
     public static void Execute(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {
+        if (Prepared.TryGetValue(connection, out var statements))
+        {
+            statements.Execute(sql, parameters);
+            return;
+        }
         using var command = Command(connection, sql, parameters);
         command.ExecuteNonQuery();
     }
@@ -114,6 +124,8 @@ public sealed class SqliteDatabase : IAsyncDisposable
     private async Task WriteLoopAsync()
     {
         using var connection = Open();
+        using var statements = new Statements(connection);
+        Prepared.Add(connection, statements);
         var batch = new List<Write>(MaxBatch);
         while (await _writes.Reader.WaitToReadAsync())
         {
@@ -123,7 +135,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
             }
             try
             {
-                using (var transaction = connection.BeginTransaction())
+                using (var transaction = statements.Begin())
                 {
                     foreach (var write in batch)
                     {
@@ -164,6 +176,41 @@ public sealed class SqliteDatabase : IAsyncDisposable
         _writes.Writer.TryComplete();
         await _writer;
         SqliteConnection.ClearAllPools();
+    }
+
+    /// <summary>The writer connection's prepared statements, bound to its current transaction.</summary>
+    private sealed class Statements(SqliteConnection connection) : IDisposable
+    {
+        private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+        private SqliteTransaction? _transaction;
+
+        public SqliteTransaction Begin() => _transaction = connection.BeginTransaction();
+
+        public void Execute(string sql, (string Name, object? Value)[] parameters)
+        {
+            if (!_commands.TryGetValue(sql, out var command))
+            {
+                command = Command(connection, sql, parameters);
+                _commands[sql] = command;
+            }
+            else
+            {
+                for (var i = 0; i < parameters.Length; i++)
+                {
+                    command.Parameters[parameters[i].Name].Value = parameters[i].Value ?? DBNull.Value;
+                }
+            }
+            command.Transaction = _transaction;
+            command.ExecuteNonQuery();
+        }
+
+        public void Dispose()
+        {
+            foreach (var command in _commands.Values)
+            {
+                command.Dispose();
+            }
+        }
     }
 
     private abstract class Write

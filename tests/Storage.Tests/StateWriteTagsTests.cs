@@ -39,9 +39,16 @@ public sealed class StateWriteTagsTests(AzuriteFixture azurite)
         Assert.Empty(await FoundAsync(container, StateWriteTags.WrittenSince(Kind, clock.GetUtcNow().AddMinutes(-5))));
         Assert.Empty(await FoundAsync(other, StateWriteTags.WrittenSince(Kind, clock.GetUtcNow().AddHours(-1))));
 
+        // A state written in blocks (Put Block, then Put Block List) is tagged by its block list.
+        var blocks = Guid.NewGuid();
+        await container.GetBlobClient($"{Kind}/{blocks:N}.json").UploadAsync(BinaryData.FromBytes(new byte[4096]),
+            new Azure.Storage.Blobs.Models.BlobUploadOptions { TransferOptions = new() { InitialTransferSize = 1024, MaximumTransferSize = 1024 } });
+        Assert.Equal([$"{Kind}/{blocks:N}.json"], await FoundAsync(container, StateWriteTags.WrittenSince(Kind, clock.GetUtcNow())));
+
         // Written again: the tag moves with the write.
         await container.GetBlobClient($"{Kind}/{early:N}.json").UploadAsync(BinaryData.FromString("{\"again\":1}"), overwrite: true);
-        Assert.Equal([$"{Kind}/{early:N}.json"], await FoundAsync(container, StateWriteTags.WrittenSince(Kind, clock.GetUtcNow())));
+        Assert.Equal(new[] { $"{Kind}/{blocks:N}.json", $"{Kind}/{early:N}.json" }.Order(),
+            (await FoundAsync(container, StateWriteTags.WrittenSince(Kind, clock.GetUtcNow()))).Order());
 
         await container.DeleteAsync();
         await other.DeleteAsync();
