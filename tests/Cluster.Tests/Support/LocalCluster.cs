@@ -135,14 +135,17 @@ public sealed class LocalCluster : IAsyncDisposable
         }
         if (process.ExitCode != 0)
         {
-            // A node that exited while starting says why at the end of its log (the directory goes with the cluster).
-            var node = arguments is [_, "silo" or "api", var k] ? $"{arguments[1]}-{k}" : null;
-            var tail = node is not null && File.Exists(Path.Combine(_directory.Path, "logs", node + ".log"))
-                ? $"\n--- last lines of {node}.log (stack frames left out):\n" + string.Join('\n', File.ReadLines(Path.Combine(_directory.Path, "logs", node + ".log")).TakeLast(400)
+            // A node that exited while starting says why at the end of its log (the directory goes
+            // with the cluster): the one named, or the one cluster.sh points at ("see ....log": add silo).
+            var errors = await stderr;
+            var node = arguments is [_, "silo" or "api", var k] ? Path.Combine(_directory.Path, "logs", $"{arguments[1]}-{k}.log")
+                : System.Text.RegularExpressions.Regex.Match(errors, @"\(see (\S+\.log)\)") is { Success: true } seen ? seen.Groups[1].Value : null;
+            var tail = node is not null && File.Exists(node)
+                ? $"\n--- last lines of {Path.GetFileName(node)} (stack frames left out):\n" + string.Join('\n', File.ReadLines(node).TakeLast(400)
                     .Where(l => !l.TrimStart().StartsWith("at ", StringComparison.Ordinal)).TakeLast(60)) // the messages, not the stack frames
                 : "";
             throw new InvalidOperationException(
-                $"cluster.sh {string.Join(' ', arguments)} failed ({process.ExitCode}){(IsCi ? " (CI)" : "")}:\n{await stdout}\n{await stderr}{tail}");
+                $"cluster.sh {string.Join(' ', arguments)} failed ({process.ExitCode}){(IsCi ? " (CI)" : "")}:\n{await stdout}\n{errors}{tail}");
         }
         return await stdout;
     }
@@ -161,13 +164,16 @@ public sealed class LocalCluster : IAsyncDisposable
 
     private static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
-    // cluster.sh uses BASE+1.., BASE+101.., BASE+201.., BASE+251.. and BASE+300..302: find a base where they are free.
+    // cluster.sh uses BASE+1.., BASE+101.., BASE+201.., BASE+251.. and BASE+300..302: find a base where
+    // they are free, below the kernel's ephemeral range, where an outgoing connection of the load could
+    // take a port (BASE+4, say) before the silo that "add silo" starts binds it.
     private static int FreePortBase()
     {
         var random = new Random();
+        var slots = (EphemeralLow() - 14000 - 400) / 400;
         for (var attempt = 0; attempt < 50; attempt++)
         {
-            var candidate = 20000 + (random.Next(0, 100) * 400);
+            var candidate = 14000 + (random.Next(0, slots) * 400);
             int[] offsets = [1, 2, 3, 4, 101, 102, 103, 104, 201, 202, 251, 252, 253, 254, 300, 301, 302];
             if (offsets.All(o => IsFree(candidate + o)))
             {
@@ -175,6 +181,14 @@ public sealed class LocalCluster : IAsyncDisposable
             }
         }
         throw new InvalidOperationException("no free port range for the cluster");
+    }
+
+    private static int EphemeralLow()
+    {
+        const string range = "/proc/sys/net/ipv4/ip_local_port_range";
+        return File.Exists(range) && int.TryParse(File.ReadAllText(range).Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0], out var low)
+            ? Math.Max(low, 16000)
+            : 32768;
     }
 
     private static bool IsFree(int port)
