@@ -100,42 +100,22 @@ public sealed class SqliteCatalogStore(SqliteDatabase database) : ICatalogStore
                     stored[reader.GetString(0)] = (reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
                 }
             }
-            using var upsert = Prepared(connection, """
-                INSERT INTO catalog_property (image_id, name, value, access) VALUES ($id, $name, $value, $access)
-                ON CONFLICT (image_id, name) DO UPDATE SET value = excluded.value, access = excluded.access
-                """, key, "$name", "$value", "$access");
+            // The writer keeps these statements prepared (SqliteDatabase.Execute).
             foreach (var (name, property) in properties)
             {
                 var access = property.AccessJson;
                 if (!stored.Remove(name, out var old) || old.Value != property.Value || old.Access != access)
                 {
-                    Run(upsert, name, property.Value, access);
+                    SqliteDatabase.Execute(connection, """
+                        INSERT INTO catalog_property (image_id, name, value, access) VALUES ($id, $name, $value, $access)
+                        ON CONFLICT (image_id, name) DO UPDATE SET value = excluded.value, access = excluded.access
+                        """, ("$id", key), ("$name", name), ("$value", property.Value), ("$access", access));
                 }
             }
-            using var delete = Prepared(connection, "DELETE FROM catalog_property WHERE image_id = $id AND name = $name", key, "$name");
             foreach (var name in stored.Keys)
             {
-                Run(delete, name);
+                SqliteDatabase.Execute(connection, "DELETE FROM catalog_property WHERE image_id = $id AND name = $name", ("$id", key), ("$name", name));
             }
             return written;
         });
-
-    private static SqliteCommand Prepared(SqliteConnection connection, string sql, string key, params string[] parameters)
-    {
-        var command = SqliteDatabase.Command(connection, sql, ("$id", key));
-        foreach (var parameter in parameters)
-        {
-            command.Parameters.Add(parameter, SqliteType.Text);
-        }
-        return command;
-    }
-
-    private static void Run(SqliteCommand command, params string?[] values)
-    {
-        for (var i = 0; i < values.Length; i++)
-        {
-            command.Parameters[i + 1].Value = values[i] ?? (object)DBNull.Value;
-        }
-        command.ExecuteNonQuery();
-    }
 }

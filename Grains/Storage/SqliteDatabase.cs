@@ -181,6 +181,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
     /// <summary>The writer connection's prepared statements, bound to its current transaction.</summary>
     private sealed class Statements(SqliteConnection connection) : IDisposable
     {
+        private const int MaxStatements = 256;
         private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
         private SqliteTransaction? _transaction;
 
@@ -190,6 +191,14 @@ public sealed class SqliteDatabase : IAsyncDisposable
         {
             if (!_commands.TryGetValue(sql, out var command))
             {
+                if (_commands.Count >= MaxStatements)
+                {
+                    // Not a text the writes repeat (they are literals): run it once, unkept.
+                    using var once = Command(connection, sql, parameters);
+                    once.Transaction = _transaction;
+                    once.ExecuteNonQuery();
+                    return;
+                }
                 command = Command(connection, sql, parameters);
                 _commands[sql] = command;
             }
