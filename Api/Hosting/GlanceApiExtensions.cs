@@ -11,6 +11,7 @@ using Glance.Api.Console;
 using Glance.Api.Properties;
 using Glance.Api.Schemas;
 using Glance.Api.Tasks;
+using Glance.Grains.Tasks;
 using Glance.Api.Telemetry;
 using Glance.Api.Versions;
 using Glance.Grains.Hosting;
@@ -27,6 +28,7 @@ public static class GlanceApiExtensions
         // The bytes flow through this node whether or not a silo runs in it.
         builder.Services.AddGlanceImageData(builder.Configuration);
         builder.Services.AddGlanceImportOptions(builder.Configuration);
+        builder.Services.AddGlanceTaskOptions(builder.Configuration);
         builder.Services.AddSingleton<ImageUploads>();
         builder.Services.AddSingleton<ReadinessChecks>();
         builder.AddGlanceExtensionsApi();

@@ -52,13 +52,36 @@ public sealed class ImageUploads(IGrainFactory grains, IImageDataStore store, IL
             await renewals;
         }
         // The grain checks the size against the declared one and drops the bytes it refuses.
-        return await grain.CompleteUploadAsync(ticket.UploadId, measured);
+        return await CompleteAsync(grain, ticket, measured);
     }
 
     /// <summary>
+    /// Commits the upload, trying again when the call itself failed (the grain's silo died: the
+    /// next call activates it on another silo, which grants the upload a new lease). Completing is
+    /// idempotent, so a retry after a lost answer gets the same image; a refusal is not retried.
+    /// </summary>
+    private async Task<ImageRecord> CompleteAsync(IImageGrain grain, UploadTicket ticket, UploadedData measured)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await grain.CompleteUploadAsync(ticket.UploadId, measured);
+            }
+            catch (Exception e) when (e is not GlanceException && attempt < CompleteAttempts)
+            {
+                logger.LogWarning("Completing upload {UploadId} failed (attempt {Attempt}): {Error}", ticket.UploadId, attempt, e.Message);
+                await Task.Delay(ticket.RenewEvery > TimeSpan.Zero ? ticket.RenewEvery : TimeSpan.FromSeconds(1));
+            }
+        }
+    }
+
+    private const int CompleteAttempts = 3;
+
+    /// <summary>
     /// Renews the upload's lease until <paramref name="stop"/> is cancelled; cancels it when the
-    /// grain no longer holds the ticket. A renewal that fails (a silo being replaced) is tried
-    /// again at the next tick: the lease is three ticks long.
+    /// grain no longer holds the ticket. A renewal that fails or takes longer than a tick (a silo
+    /// being replaced) is tried again at the next tick: the lease is three ticks long.
     /// </summary>
     private async Task RenewAsync(IImageGrain grain, UploadTicket ticket, CancellationTokenSource stop)
     {
@@ -73,7 +96,9 @@ public sealed class ImageUploads(IGrainFactory grains, IImageDataStore store, IL
             {
                 try
                 {
-                    if (!await grain.RenewUploadAsync(ticket.UploadId))
+                    // Bounded by a tick: a renewal sent to a silo that just died must not hold up
+                    // the next one past the lease (the call goes on; its answer is dropped).
+                    if (!await grain.RenewUploadAsync(ticket.UploadId).WaitAsync(ticket.RenewEvery, stop.Token))
                     {
                         await stop.CancelAsync();
                         return;

@@ -72,6 +72,7 @@ public static class GlanceSiloBuilderExtensions
             .Validate(o => o.Problem() is null, $"Invalid {RecoveryOptions.Section} settings (see RecoveryOptions.Problem)")
             .ValidateOnStart();
         silo.AddStartupTask<ClusterRepairStarter>();
+        silo.Services.AddHostedService<SiloLossRepairTrigger>();
         silo.AddGlanceImageData(configuration);
         return silo.AddGlanceGrains(configuration);
     }

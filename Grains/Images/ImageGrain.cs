@@ -30,6 +30,7 @@ public sealed partial class ImageGrain(
     private ImageRecord? _view;
     private ImmutableDictionary<string, MemberStatus>? _memberStatuses;
     private IGrainTimer? _catalogRetry;
+    private readonly HashSet<string?> _formerOwners = [];
     private IGrainTimer? _uploadLeaseCheck;
     private DateTimeOffset _uploadLeaseEnds;
 
@@ -230,7 +231,7 @@ public sealed partial class ImageGrain(
         var uploadId = Guid.NewGuid();
         var draft = state.State.Clone();
         draft.Status = next;
-        draft.Upload = new PendingUpload(uploadId, target, UploadKey(uploadId), Now(), declaredSize);
+        draft.Upload = new PendingUpload(uploadId, target, UploadKey(uploadId), Now(), declaredSize, maxBytes);
         draft.UpdatedAt = draft.Upload.StartedAt;
         await SaveAsync(draft, image.Owner);
         HoldUploadLease();
@@ -296,12 +297,27 @@ public sealed partial class ImageGrain(
                 // Deleted during the upload: drop the bytes it just wrote before forgetting its key.
                 await DeleteDataAsync();
             }
+            else if (Holds(UploadKey(uploadId)))
+            {
+                // This upload already completed (a retry after a lost answer): the same answer again.
+                if (state.State.Status is not (null or ImageStatus.Deleted))
+                {
+                    return View;
+                }
+            }
             else
             {
-                // A ticket this grain no longer holds (start-up recovery undid it): its bytes are orphans.
+                // A ticket this grain no longer holds (recovery or its lease undid it): its bytes are orphans.
                 await dataStore.DeleteAsync(UploadKey(uploadId), CancellationToken.None);
             }
             throw new GlanceException(ErrorKind.Gone, $"Image {Id} could not be found after upload. The image may have been deleted during the upload.");
+        }
+        if (upload.MaxBytes is { } max && data.Size > max)
+        {
+            // The streaming tier enforces the cap as it writes; a completion past it (a direct
+            // caller's numbers) is refused here too, so the rule holds for every caller.
+            await UndoUploadAsync();
+            throw GlanceException.TooLarge($"Image exceeds the storage limit of {max} bytes.");
         }
         if (upload.DeclaredSize is { } declared && declared != data.Size)
         {
@@ -361,8 +377,12 @@ public sealed partial class ImageGrain(
     {
         if (state.State.Upload?.UploadId != uploadId)
         {
-            // Not (or no longer) this grain's ticket: still drop whatever was written under it.
-            await dataStore.DeleteAsync(UploadKey(uploadId), CancellationToken.None);
+            // Not (or no longer) this grain's ticket: still drop whatever was written under it,
+            // unless that upload completed and its bytes are the image's now.
+            if (!Holds(UploadKey(uploadId)))
+            {
+                await dataStore.DeleteAsync(UploadKey(uploadId), CancellationToken.None);
+            }
             return;
         }
         if (state.State.Status == ImageStatus.Deleted)
@@ -511,6 +531,11 @@ public sealed partial class ImageGrain(
     /// <summary>Back to queued after a failed upload: partial bytes deleted, size cleared.</summary>
     // Where an upload's bytes go: unique per upload, so a stale ticket's key can only name its own bytes.
     private string UploadKey(Guid uploadId) => $"{Id:N}-{uploadId:N}";
+
+    /// <summary>Is <paramref name="key"/> bytes the image keeps (its data, its staged data, or an import's source or target)?</summary>
+    private bool Holds(string key) =>
+        key == state.State.DataKey || key == state.State.StagedKey
+        || state.State.Import is { } import && (key == import.DataKey || key == import.SourceKey);
 
     private async Task UndoUploadAsync()
     {
@@ -846,11 +871,21 @@ public sealed partial class ImageGrain(
     {
         var current = state.State;
         var shard = this.CatalogShards().Of(current.Owner, Id);
+        if (previousOwner != current.Owner)
+        {
+            // Kept until its shard has dropped the entry: owner changes A -> B -> C with failed
+            // publishes leave entries in both A's and B's shards, and the retry clears both.
+            _formerOwners.Add(previousOwner);
+        }
         try
         {
-            if (previousOwner != current.Owner && this.CatalogShards().Of(previousOwner, Id) is var oldShard && oldShard != shard)
+            foreach (var former in _formerOwners.ToList())
             {
-                await GrainFactory.GetGrain<ICatalogShardGrain>(oldShard).RemoveAsync(Id, current.Version).WaitAsync(CatalogCallTimeout);
+                if (former != current.Owner && this.CatalogShards().Of(former, Id) is var oldShard && oldShard != shard)
+                {
+                    await GrainFactory.GetGrain<ICatalogShardGrain>(oldShard).RemoveAsync(Id, current.Version).WaitAsync(CatalogCallTimeout);
+                }
+                _formerOwners.Remove(former);
             }
             var catalog = GrainFactory.GetGrain<ICatalogShardGrain>(shard);
             // Bounded: a shard whose silo just died answers only after the cluster notices, and this
@@ -871,7 +906,7 @@ public sealed partial class ImageGrain(
             // The image write stands; the catalog catches up when the retry succeeds.
             logger.LogWarning(exception, "Catalog update for image {ImageId} failed; retrying", Id);
             _catalogRetry ??= this.RegisterGrainTimer(
-                _ => PublishAsync(previousOwner),
+                _ => PublishAsync(state.State.Owner),
                 new GrainTimerCreationOptions(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)) { KeepAlive = true });
         }
     }

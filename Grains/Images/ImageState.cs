@@ -185,7 +185,14 @@ public sealed class ImageState
 }
 
 /// <summary>An upload that has a ticket but has not completed (a write-ahead marker).</summary>
-public sealed record PendingUpload(Guid UploadId, UploadTarget Target, string DataKey, DateTimeOffset StartedAt, long? DeclaredSize = null);
+/// <param name="UploadId">Its ticket.</param>
+/// <param name="Target">Image data or staging.</param>
+/// <param name="DataKey">Where its bytes go.</param>
+/// <param name="StartedAt">When the ticket was given.</param>
+/// <param name="DeclaredSize">The size the uploader announced, if it did.</param>
+/// <param name="MaxBytes">The most bytes its ticket allowed (null in states written before it was kept): the grain refuses a completion past it.</param>
+public sealed record PendingUpload(Guid UploadId, UploadTarget Target, string DataKey, DateTimeOffset StartedAt, long? DeclaredSize = null,
+    long? MaxBytes = null);
 
 /// <summary>An import that has been accepted and not finished (a write-ahead marker, like <see cref="PendingUpload"/>).</summary>
 /// <param name="TaskId">Its task (also the value of <c>os_glance_import_task</c>).</param>

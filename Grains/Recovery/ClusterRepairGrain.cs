@@ -311,3 +311,48 @@ public sealed class ClusterRepairStarter(IGrainFactory grains, ILogger<ClusterRe
         }
     }
 }
+
+/// <summary>
+/// Asks for a repair pass when a silo dies (an active member declared dead, not one that stopped
+/// gracefully): an upload whose grain and streaming node were both lost, or an import that ran on
+/// the dead silo, is then given back its lease (and undone) within minutes, not at the next hourly
+/// pass. Every surviving silo asks; the repair grain runs one pass.
+/// </summary>
+public sealed class SiloLossRepairTrigger(IClusterMembershipService membership, IGrainFactory grains, ILogger<SiloLossRepairTrigger> logger)
+    : Microsoft.Extensions.Hosting.BackgroundService
+{
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        ClusterMembershipSnapshot? previous = null;
+        try
+        {
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stoppingToken))
+            {
+                if (previous is not null && snapshot.Members.Values.Any(m =>
+                        m.Status == SiloStatus.Dead && previous.GetSiloStatus(m.SiloAddress) == SiloStatus.Active))
+                {
+                    await RequestPassAsync();
+                }
+                previous = snapshot;
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The silo is stopping.
+        }
+    }
+
+    private async Task RequestPassAsync()
+    {
+        try
+        {
+            await grains.GetGrain<IClusterRepairGrain>(ClusterRepairGrain.ImagesJob).RequestPassAsync();
+        }
+        catch (Exception exception)
+        {
+            // The hourly reminder asks again.
+            logger.LogWarning("Asking for a repair pass after a silo died failed: {Error}", exception.Message);
+        }
+    }
+}

@@ -41,4 +41,33 @@ public sealed class QuotaFilterTests : IDisposable
         // Another project has its own count.
         await cluster.CreateAsync(Caller.Member(NewProject()));
     }
+    [Fact]
+    public async Task A_caller_who_may_not_change_an_image_gets_the_grains_answer_never_the_owners_quota()
+    {
+        await using var cluster = await GlanceTestCluster.StartAsync(_directory.Path, settings: new Dictionary<string, string?>
+        {
+            ["Glance:Extensions:quotas:Limits:image_count_total"] = "1",
+            ["Glance:Extensions:quotas:Limits:image_size_total"] = "1",
+        });
+        var alice = Caller.Member(NewProject());
+        var bob = Caller.Member(NewProject());
+        var hers = (await cluster.CreateAsync(alice, ImageDraft.Empty.With("disk_format", "raw").With("container_format", "bare"))).Id;
+        var before = (await cluster.Client.GetGrain<IProjectQuotaGrain>(alice.ProjectId!).UsageAsync()).ToArray();
+
+        // Alice is at her count and would be past her size: Bob, who cannot see her image, is told
+        // it does not exist (as for a random id), not that her project is over its limit.
+        var upload = await ThrowsGlance(ErrorKind.NotFound, () => cluster.Image(hers).BeginUploadAsync(bob, UploadTarget.File, 1L << 30));
+        var nobody = Guid.NewGuid();
+        var missing = await ThrowsGlance(ErrorKind.NotFound, () => cluster.Image(nobody).BeginUploadAsync(bob, UploadTarget.File, 1L << 30));
+        Assert.Equal(missing.Message.Replace(nobody.ToString(), hers.ToString()), upload.Message);
+        Assert.DoesNotContain("quota", upload.Message, StringComparison.OrdinalIgnoreCase);
+        // Nor does creating an image for her project tell him her usage: a member may not, whatever the quota.
+        var create = await ThrowsGlance(ErrorKind.Forbidden, () => cluster.CreateAsync(bob, ImageDraft.Empty.With("owner", alice.ProjectId)));
+        Assert.DoesNotContain("quota", create.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(before, (await cluster.Client.GetGrain<IProjectQuotaGrain>(alice.ProjectId!).UsageAsync()).ToArray());
+
+        // Alice herself still meets her limits.
+        await ThrowsGlance(ErrorKind.TooLarge, () => cluster.Image(hers).BeginUploadAsync(alice, UploadTarget.File, 1L << 30));
+        await ThrowsGlance(ErrorKind.TooLarge, () => cluster.CreateAsync(alice));
+    }
 }

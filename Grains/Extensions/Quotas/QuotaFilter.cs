@@ -34,8 +34,19 @@ internal sealed class QuotaFilter(IGrainFactory grains) : PublicGrainCallFilter
     // Every public call passes here: only the image verbs that need room take the async path.
     protected override Task OnPublicCallAsync(IIncomingGrainCallContext context) =>
         context.TargetContext.GrainInstance is IImageStanding image && Rules.TryGetValue(context.InterfaceMethod.Name, out var rule)
+            && MayChange(context, image)
             ? rule(this, context, image)
             : context.Invoke();
+
+    /// <summary>
+    /// Only a caller the grain will let change the image touches its owner's ledger: anyone else
+    /// gets the grain's own answer (not found, forbidden), never a 413 that would tell them the
+    /// image exists or how much its owner uses. Calls without a caller are the streaming tier's.
+    /// </summary>
+    private static bool MayChange(IIncomingGrainCallContext context, IImageStanding image) =>
+        context.Request.GetArgumentCount() == 0 || context.Request.GetArgument(0) is not Caller caller
+        || context.InterfaceMethod.Name == nameof(IImageGrain.CreateAsync)
+        || ImageAccess.CanModify(caller, image.Standing.Owner);
 
     private async Task RenewUploadAsync(IIncomingGrainCallContext context, IImageStanding image)
     {
@@ -118,10 +129,19 @@ internal sealed class QuotaFilter(IGrainFactory grains) : PublicGrainCallFilter
 
     private IProjectQuotaGrain Ledger(string owner) => grains.GetGrain<IProjectQuotaGrain>(owner);
 
-    /// <summary>Whose the new image will be: an <c>owner</c> given in the draft, else the caller's project.</summary>
+    /// <summary>
+    /// Whose the new image will be: an <c>owner</c> given in the draft, else the caller's project;
+    /// null (nothing reserved) when a member names another project, which the grain refuses.
+    /// </summary>
     private static string? OwnerOfNew(IIncomingGrainCallContext context)
     {
         var caller = (Caller)context.Request.GetArgument(0)!;
+        var owner = NamedOwner(context) ?? caller.ProjectId;
+        return caller.IsAdmin || ImageAccess.IsOwner(caller, owner) ? owner : null;
+    }
+
+    private static string? NamedOwner(IIncomingGrainCallContext context)
+    {
         if (context.Request.GetArgument(1) is ImageDraft draft && draft.Attributes.TryGetValue("owner", out var json))
         {
             try
@@ -137,6 +157,6 @@ internal sealed class QuotaFilter(IGrainFactory grains) : PublicGrainCallFilter
                 // The grain refuses the draft itself.
             }
         }
-        return caller.ProjectId;
+        return null;
     }
 }
