@@ -1,4 +1,5 @@
 using Glance.Api.Hosting;
+using Glance.Grains.Extensions;
 using Glance.Grains.Hosting;
 
 // appsettings.json is read from the build output, so the service starts the same way
@@ -10,7 +11,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 // Orleans client of the cluster that Silo/ processes form; it still streams the bytes itself.
 if (GlanceOptions.From(builder.Configuration).IsAzure)
 {
-    builder.UseOrleansClient(client => client.AddGlanceAzureClient(builder.Configuration));
+    builder.UseOrleansClient(client => client.AddGlanceAzureClient(builder.Configuration).AddGlanceExtensions(builder.Configuration));
 }
 else
 {

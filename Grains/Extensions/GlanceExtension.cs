@@ -59,6 +59,14 @@ public abstract class GlanceExtension
     public virtual void AddSiloParts(ISiloBuilder silo, ExtensionSettings settings)
     {
     }
+
+    /// <summary>
+    /// The part of a stateless API node's Orleans client (outgoing filters that must see the calls
+    /// of the node serving the request); a co-hosted silo gets them from <see cref="AddSiloParts"/>.
+    /// </summary>
+    public virtual void AddClientParts(IClientBuilder client, ExtensionSettings settings)
+    {
+    }
 }
 
 /// <summary>What an extension is configured with.</summary>

@@ -69,6 +69,17 @@ public static class GlanceExtensions
         return services;
     }
 
+    /// <summary>Installs the enabled extensions' client parts on a stateless API node's Orleans client.</summary>
+    public static IClientBuilder AddGlanceExtensions(this IClientBuilder client, IConfiguration configuration)
+    {
+        client.Services.AddGlanceExtensionServices(configuration);
+        foreach (var extension in Enabled(configuration))
+        {
+            extension.AddClientParts(client, SettingsOf(configuration, extension.Alias));
+        }
+        return client;
+    }
+
     /// <summary>Installs the enabled extensions' silo parts (grain call filters, grain services).</summary>
     public static ISiloBuilder AddGlanceExtensions(this ISiloBuilder silo, IConfiguration configuration)
     {

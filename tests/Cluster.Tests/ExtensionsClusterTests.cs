@@ -74,4 +74,33 @@ public sealed class ExtensionsClusterTests(ClusterFixture fixture) : IDisposable
             Assert.Equal("queued", (await node.GetAsync(qcow2.Value)).Image!["status"]!.GetValue<string>());
         }
     }
+    [Fact]
+    public async Task The_api_node_that_deletes_an_image_drops_its_cached_copy_at_once()
+    {
+        var node = _nodes[0];
+        var (created, id, body) = await node.CreateAsync("cached-then-deleted");
+        Assert.True(created == HttpStatusCode.Created, body);
+        var bytes = new byte[64 * 1024];
+        Random.Shared.NextBytes(bytes);
+        Assert.Equal(HttpStatusCode.NoContent, await node.UploadAsync(id!.Value, bytes));
+        Assert.Equal(HttpStatusCode.OK, (await node.DownloadMd5Async(id.Value)).Status);
+
+        // The download fills this node's cache (in the background of the stream: wait for it).
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!await CachedAsync(node, id.Value))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the download did not fill the node's cache within 15 s");
+            await Task.Delay(200);
+        }
+        Assert.Equal(HttpStatusCode.NoContent, await node.DeleteAsync(id.Value));
+        // At once, not at the next sweep (a minute): the node's client sees its own delete.
+        Assert.False(await CachedAsync(node, id.Value), "the deleted image is still in the cache of the node that deleted it");
+    }
+
+    private static async Task<bool> CachedAsync(ImagesHttp node, Guid id)
+    {
+        var (status, body) = await node.GetTextAsync("/v2/cache");
+        Assert.True(status == HttpStatusCode.OK, body);
+        return JsonNode.Parse(body)!["cached_images"]!.AsArray().Any(e => e!["image_id"]!.GetValue<string>() == id.ToString());
+    }
 }

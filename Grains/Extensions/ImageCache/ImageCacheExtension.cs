@@ -36,4 +36,8 @@ public sealed class ImageCacheExtension : GlanceExtension
         silo.AddIncomingGrainCallFilter<ImageCachePurgeFilter>();
         silo.AddOutgoingGrainCallFilter<ImageCacheFilter>();
     }
+
+    // The cache lives on the API nodes: a stateless one's deletes and downloads go out through its client.
+    public override void AddClientParts(IClientBuilder client, ExtensionSettings settings) =>
+        client.AddOutgoingGrainCallFilter<ImageCacheFilter>();
 }

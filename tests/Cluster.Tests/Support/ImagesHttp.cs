@@ -66,6 +66,13 @@ public sealed class ImagesHttp(Uri baseAddress) : IDisposable
         return (response.StatusCode, Convert.ToHexStringLower(await MD5.HashDataAsync(stream)));
     }
 
+    /// <summary>DELETE /v2/images/{id}.</summary>
+    public async Task<HttpStatusCode> DeleteAsync(Guid id)
+    {
+        using var response = await _http.DeleteAsync($"/v2/images/{id}");
+        return response.StatusCode;
+    }
+
     /// <summary>GET /v2/images/{id}: status and the image (null unless 200).</summary>
     public async Task<(HttpStatusCode Status, JsonNode? Image, string Body)> GetAsync(Guid id)
     {
