@@ -127,31 +127,53 @@ public sealed class AzureTablePropertySetStore(TableClient table) : IPropertySet
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The version entity is written on the condition that it is still the one read (its ETag, or
+    /// absent), in the delta's last transaction: two activations of one set (a silo lost, for a
+    /// moment) cannot put an older version over a newer one. The loser reads again and stops if
+    /// the stored set is as new as its delta.
+    /// </remarks>
     public async Task CommitAsync(Guid imageId, PropertyDelta delta)
     {
         await _created.EnsureAsync();
         var partition = Partition(imageId);
-        var stored = await table.GetEntityIfExistsAsync<TableEntity>(partition, VersionRow, [VersionProperty]);
-        if (stored.HasValue && stored.Value is { } current && (current.GetInt64(VersionProperty) ?? 0) >= delta.Version)
+        for (var attempt = 1; ; attempt++)
         {
-            return;
-        }
-        var upserts = delta.Upserts.Select(Entity(partition)).ToList();
-        var written = upserts.Select(e => e.RowKey).ToHashSet(StringComparer.Ordinal);
-        var removals = delta.Reset
-            ? await StoredRowsAsync(partition)
-            : delta.Removals.Select(RowKey).ToList();
-        var actions = removals.Where(row => !written.Contains(row))
-            .Select(row => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, row), ETag.All))
-            .Concat(upserts.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)))
-            .Append(new TableTransactionAction(TableTransactionActionType.UpsertReplace,
-                new TableEntity(partition, VersionRow) { [VersionProperty] = delta.Version }))
-            .ToList();
-        foreach (var batch in Batches(actions))
-        {
-            await SubmitAsync(batch);
+            var stored = await table.GetEntityIfExistsAsync<TableEntity>(partition, VersionRow, [VersionProperty]);
+            var current = stored.HasValue ? stored.Value : null;
+            if (current is not null && (current.GetInt64(VersionProperty) ?? 0) >= delta.Version)
+            {
+                return;
+            }
+            var upserts = delta.Upserts.Select(Entity(partition)).ToList();
+            var written = upserts.Select(e => e.RowKey).ToHashSet(StringComparer.Ordinal);
+            var removals = delta.Reset
+                ? await StoredRowsAsync(partition)
+                : delta.Removals.Select(RowKey).ToList();
+            var version = new TableEntity(partition, VersionRow) { [VersionProperty] = delta.Version };
+            var actions = removals.Where(row => !written.Contains(row))
+                .Select(row => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, row), ETag.All))
+                .Concat(upserts.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)))
+                .Append(current is null
+                    ? new TableTransactionAction(TableTransactionActionType.Add, version)
+                    : new TableTransactionAction(TableTransactionActionType.UpdateReplace, version, current.ETag))
+                .ToList();
+            try
+            {
+                foreach (var batch in Batches(actions))
+                {
+                    await SubmitAsync(batch);
+                }
+                return;
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && attempt < MaxAttempts)
+            {
+                // Another writer moved the version since it was read: read again.
+            }
         }
     }
+
+    private const int MaxAttempts = 8;
 
     /// <summary>Sends one transaction; a delete of a row already gone (a delta sent again) is dropped and the rest sent again.</summary>
     private async Task SubmitAsync(List<TableTransactionAction> batch)
