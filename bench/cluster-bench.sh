@@ -97,6 +97,10 @@ curl_speed() { # url streams curl-args... -> total MiB/s and the server's CPU se
 for run in "http --http1.1" "https-http1.1 --http1.1" "https-h2 --http2"; do
   read -r label proto <<< "$run"
   scheme=${label%%-*}; port=$http_port; [[ $scheme == https ]] && port=$https_port
+  # curl falls back to HTTP/1.1 without a word when ALPN does not pick h2: check what answers.
+  want=$([[ $proto == --http2 ]] && echo 2 || echo 1.1)
+  got=$(curl -sk "$proto" -o /dev/null -w '%{http_version}' "$scheme://127.0.0.1:$port/versions")
+  [[ $got == "$want" ]] || { echo "cluster-bench: $label answered HTTP/$got, not HTTP/$want" >&2; exit 1; }
   date -u +%s > "$out/curl-$label.t0"
   for streams in 1 2; do
     best=0; best_cpu=0

@@ -59,7 +59,10 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// Starts the service on <paramref name="dataDirectory"/> and waits until it answers HTTP
     /// (start-up recovery has then run: it is a silo start-up task, and the silo starts before Kestrel).
     /// </summary>
-    public static async Task<ServiceProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null)
+    /// <param name="dataDirectory">The service's data directory.</param>
+    /// <param name="settings">More command-line settings.</param>
+    /// <param name="alsoListen">More URLs to listen on beside the plain HTTP one the start-up probe uses (e.g. an HTTPS one).</param>
+    public static async Task<ServiceProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null, string? alsoListen = null)
     {
         var apiDll = typeof(Program).Assembly.Location;
         var port = GlanceFactory.FreeTcpPort();
@@ -78,7 +81,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         info.ArgumentList.Add(apiDll);
         var all = new Dictionary<string, string>
         {
-            ["urls"] = baseAddress.ToString().TrimEnd('/'),
+            ["urls"] = baseAddress.ToString().TrimEnd('/') + (alsoListen is null ? "" : ";" + alsoListen),
             ["Glance:DataDirectory"] = dataDirectory,
             ["Glance:SiloPort"] = GlanceFactory.FreeTcpPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Glance:GatewayPort"] = "0",
