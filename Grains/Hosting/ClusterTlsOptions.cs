@@ -23,12 +23,18 @@ public sealed class ClusterTlsOptions
     /// <summary>The cluster's CA certificate (PEM): the only issuer a remote certificate may chain to.</summary>
     public string? CaFile { get; set; }
 
+    /// <summary>
+    /// Refuse to start without TLS (default false: plain connections, with a warning at start when
+    /// the silo is reachable beyond loopback). For production clusters.
+    /// </summary>
+    public bool Required { get; set; }
+
     /// <summary>True when TLS is configured.</summary>
     public bool Enabled => !string.IsNullOrWhiteSpace(CertificateFile);
 
     /// <summary>Why the options cannot be used, or null when they can.</summary>
     public string? Problem() =>
-        !Enabled ? null
+        !Enabled ? (Required ? $"{Section}:Required is true, but {Section}:CertificateFile is not set." : null)
         : string.IsNullOrWhiteSpace(KeyFile) || string.IsNullOrWhiteSpace(CaFile) ? $"{Section}:KeyFile and {Section}:CaFile are required with {Section}:CertificateFile."
         : new[] { CertificateFile!, KeyFile!, CaFile! }.FirstOrDefault(f => !File.Exists(f)) is { } missing ? $"{Section}: file '{missing}' does not exist."
         : null;
@@ -64,4 +70,25 @@ public sealed class ClusterTlsOptions
             return chain.Build(certificate);
         };
     }
+}
+
+/// <summary>
+/// Says at start, once, that a silo reachable beyond loopback runs without TLS: any client that
+/// can reach its gateway may then call every grain as anyone (the Caller is trusted).
+/// </summary>
+internal sealed class PlainClusterWarning(System.Net.IPAddress advertised, Microsoft.Extensions.Logging.ILogger<PlainClusterWarning> logger)
+    : Microsoft.Extensions.Hosting.IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!System.Net.IPAddress.IsLoopback(advertised))
+        {
+            Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger,
+                "This silo advertises {Address} without TLS ({Section} is not set): any client that reaches its gateway can call every grain as any caller. Set {Section}:CertificateFile, :KeyFile and :CaFile (and {Section}:Required=true) in production.",
+                advertised, ClusterTlsOptions.Section, ClusterTlsOptions.Section, ClusterTlsOptions.Section);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

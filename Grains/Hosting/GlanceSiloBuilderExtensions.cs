@@ -45,6 +45,12 @@ public static class GlanceSiloBuilderExtensions
         {
             silo.UseTls(tls.LoadCertificate(), tls.Configure);
         }
+        else
+        {
+            var advertised = AzureCluster.AdvertisedAddress(options);
+            silo.Services.AddHostedService(services => new PlainClusterWarning(advertised,
+                services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<PlainClusterWarning>>()));
+        }
         silo.UseAzureStorageClustering(clustering =>
         {
             clustering.TableServiceClient = AzureCluster.Tables(azure);

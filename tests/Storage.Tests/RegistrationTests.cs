@@ -94,4 +94,18 @@ public sealed class RegistrationTests
     }
 
     private sealed record SiloBuilderStub(IServiceCollection Services, IConfiguration Configuration) : ISiloBuilder;
+    [Fact]
+    public void Cluster_tls_can_be_required_and_then_a_node_without_it_does_not_start()
+    {
+        var section = ClusterTlsOptions.Section;
+        IConfiguration Settings(params (string Key, string Value)[] pairs) =>
+            new ConfigurationBuilder().AddInMemoryCollection(pairs.Select(p => KeyValuePair.Create<string, string?>(p.Key, p.Value))).Build();
+
+        // Plain by default (a warning at start beyond loopback), refused when required.
+        Assert.False(ClusterTlsOptions.From(Settings()).Enabled);
+        var refused = Assert.Throws<InvalidOperationException>(() => ClusterTlsOptions.From(Settings(($"{section}:Required", "true"))));
+        Assert.Contains($"{section}:CertificateFile", refused.Message);
+        var incomplete = Assert.Throws<InvalidOperationException>(() => ClusterTlsOptions.From(Settings(($"{section}:CertificateFile", "node.pem"))));
+        Assert.Contains($"{section}:KeyFile and {section}:CaFile are required", incomplete.Message);
+    }
 }
