@@ -3,10 +3,11 @@
 # headless silos (Silo/) and M stateless API nodes (Api/ as Orleans clients), one process each.
 #
 #   scripts/cluster.sh up [--silos N] [--api M] [--netns] [--tls]   build if needed, start everything, wait
-#                                  until every API node answers /versions; prints `api K URL`,
-#                                  `silo K ADDRESS` and `silo-metrics K URL` lines (default 3 silos, 2 API nodes)
+#                                  until every API node answers /versions; prints one line per node,
+#                                  `api K URL` and `silo K ADDRESS` (default 3 silos, 2 API nodes)
 #   scripts/cluster.sh status      the members as the cluster sees them (its membership table)
-#   scripts/cluster.sh nodes       the `api K URL` / `silo K ADDRESS` lines of the running cluster
+#   scripts/cluster.sh nodes [--metrics]   the `api K URL` / `silo K ADDRESS` lines of the running
+#                                  cluster (--metrics: and a `silo-metrics K URL` line per silo)
 #   scripts/cluster.sh env         CLUSTER_CONNECTION_STRING=... and CLUSTER_ID=... (for direct clients)
 #   scripts/cluster.sh kill silo|api K    SIGKILL          stop silo|api K    graceful (SIGTERM)
 #   scripts/cluster.sh start silo|api K   (re)start one    add silo           a new silo joins
@@ -75,6 +76,7 @@ build() {
 make_netns() { # name address
   local ns="$1" addr="$2" host="veth-${1#gl-}"
   ip netns add "$ns"
+  echo "$ns" >> "$CLUSTER_DIR/netns"   # down removes only the namespaces listed here
   ip link add "$host" type veth peer name eth0 netns "$ns"
   ip link set "$host" master "$BRIDGE" up
   ip -n "$ns" addr add "$addr/24" dev eth0
@@ -157,9 +159,9 @@ start_node() { # kind k
 }
 
 api_url() { echo "http://$(address_of api "$1"):$((BASE + 200 + $1))"; }
-silo_lines() { # k: the silo's line and its metrics line
+silo_lines() { # k [--metrics]: the silo's line (and its metrics line)
   echo "silo $1 $(address_of silo "$1"):$((BASE + $1))"
-  echo "silo-metrics $1 http://$(address_of silo "$1"):$((BASE + 250 + $1))/metrics"
+  if [ "${2:-}" = --metrics ]; then echo "silo-metrics $1 http://$(address_of silo "$1"):$((BASE + 250 + $1))/metrics"; fi
 }
 
 wait_api() { # k
@@ -193,10 +195,10 @@ status_lines() {
   timeout 60 dotnet "$SILO_DLL" status $(common_settings) --Logging:LogLevel:Default=Warning
 }
 
-nodes() {
+nodes() { # [--metrics]
   for k in $(cat "$CLUSTER_DIR/api.list" 2>/dev/null); do alive api "$k" && echo "api $k $(api_url "$k")"; done
   for k in $(cat "$CLUSTER_DIR/silo.list" 2>/dev/null); do
-    alive silo "$k" && silo_lines "$k"
+    alive silo "$k" && silo_lines "$k" "${1:-}"
   done
   return 0
 }
@@ -205,6 +207,9 @@ stop_pid() { # kind k signal
   local f; f="$(pidfile "$1" "$2")"
   [ -s "$f" ] || return 0
   local pid; pid="$(cat "$f")"
+  # A node that died on its own leaves its pidfile, and its pid may belong to another process by
+  # now: signal it only if it still runs something of this repository (a dll or Azurite here).
+  if ! tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$REPO/"; then rm -f "$f"; return 0; fi
   # The pid is setsid's (or ip netns exec's, which execs it): signal the process group.
   kill "-$3" -- "-$pid" 2>/dev/null || kill "-$3" "$pid" 2>/dev/null || true
   for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -219,7 +224,7 @@ down() {
     stop_pid "${name%-*}" "${name##*-}" "$([ "${name%-*}" = azurite ] && echo INT || echo TERM)"
   done
   if netns_on; then
-    for ns in $(ip netns list | awk '{print $1}' | grep '^gl-' || true); do ip netns del "$ns" 2>/dev/null || true; done
+    for ns in $(grep '^gl-' "$CLUSTER_DIR/netns" || true); do ip netns del "$ns" 2>/dev/null || true; done
     ip link del "$BRIDGE" 2>/dev/null || true
     rm -f "$CLUSTER_DIR/netns"
   fi
@@ -260,7 +265,7 @@ cmd="${1:-}"; shift || true
 case "$cmd" in
   up) up "$@";;
   down) down;;
-  nodes) nodes;;
+  nodes) nodes "${1:-}";;
   env) echo "CLUSTER_CONNECTION_STRING='$(connection_string)'"; echo "CLUSTER_ID=$CLUSTER_ID"
        tls_on && echo "CLUSTER_TLS_DIR=$CLUSTER_DIR/tls"; true;;
   status) status_lines;;

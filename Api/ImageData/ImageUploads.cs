@@ -26,33 +26,38 @@ public sealed class ImageUploads(IGrainFactory grains, IImageDataStore store, IL
         {
             limit.MaxRequestBodySize = null;
         }
-        UploadedData measured;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        // Renewed until the upload is committed or undone: a completion retried after the grain's
+        // silo died must not find that the new activation's lease ran out meanwhile.
         var renewals = RenewAsync(grain, ticket, stop);
         try
         {
-            using var body = new HashingReadStream(context.Request.Body, ticket.MaxBytes);
-            await store.WriteAsync(ticket.DataKey, body, stop.Token);
-            measured = await body.ResultAsync();
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
-        {
-            await grain.AbortUploadAsync(ticket.UploadId);
-            // The grain let the ticket go (the image was deleted, or the lease was lost): as Glance says it.
-            throw new GlanceException(ErrorKind.Gone, $"Image {id} could not be found after upload. The image may have been deleted during the upload.");
-        }
-        catch
-        {
-            await grain.AbortUploadAsync(ticket.UploadId);
-            throw;
+            UploadedData measured;
+            try
+            {
+                using var body = new HashingReadStream(context.Request.Body, ticket.MaxBytes);
+                await store.WriteAsync(ticket.DataKey, body, stop.Token);
+                measured = await body.ResultAsync();
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+            {
+                await grain.AbortUploadAsync(ticket.UploadId);
+                // The grain let the ticket go (the image was deleted, or the lease was lost): as Glance says it.
+                throw new GlanceException(ErrorKind.Gone, $"Image {id} could not be found after upload. The image may have been deleted during the upload.");
+            }
+            catch
+            {
+                await grain.AbortUploadAsync(ticket.UploadId);
+                throw;
+            }
+            // The grain checks the size against the declared one and drops the bytes it refuses.
+            return await CompleteAsync(grain, ticket, measured);
         }
         finally
         {
             await stop.CancelAsync();
             await renewals;
         }
-        // The grain checks the size against the declared one and drops the bytes it refuses.
-        return await CompleteAsync(grain, ticket, measured);
     }
 
     /// <summary>

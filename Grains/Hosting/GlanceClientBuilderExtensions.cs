@@ -32,6 +32,8 @@ public static class GlanceClientBuilderExtensions
             clustering.TableName = azure.ClusteringTable;
         });
         client.AddGlanceTelemetry(configuration);
+        // Before the extensions' filters, so that a retry runs them again.
+        client.AddOutgoingGrainCallFilter<RejectedCallRetry>();
         client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = AzureCluster.ClientResponseTimeout);
         if (ClusterTlsOptions.From(configuration) is { Enabled: true } tls)
         {

@@ -17,6 +17,7 @@ using Orleans.Connections.Security;
 //
 //   dotnet run --project samples/DirectClient -- --ConnectionString "<Azure Storage>" [--ClusterId glance] [--ServiceId glance] [--ClusteringTable GlanceClusterMembers]
 //       [--CertificateFile node.pem --KeyFile node.key --CaFile ca.pem]   (a cluster with mutual TLS)
+//       [--CaFile ca.pem]   (TLS without a certificate of its own: a cluster with mutual TLS refuses it)
 var builder = Host.CreateApplicationBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var settings = builder.Configuration;
@@ -34,11 +35,10 @@ builder.UseOrleansClient(client =>
         clustering.TableName = settings["ClusteringTable"] ?? "GlanceClusterMembers";
     });
     // A cluster with mutual TLS admits only clients holding a certificate of its CA.
-    if (settings["CertificateFile"] is { } certificateFile)
+    if (settings["CaFile"] is { } caFile)
     {
-        var ca = X509CertificateLoader.LoadCertificateFromFile(settings["CaFile"] ?? throw new ArgumentException("--CaFile is required with --CertificateFile."));
-        using var pem = X509Certificate2.CreateFromPemFile(certificateFile, settings["KeyFile"]);
-        client.UseTls(X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null), tls =>
+        var ca = X509CertificateLoader.LoadCertificateFromFile(caFile);
+        void Trust(TlsOptions tls)
         {
             tls.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
             tls.RemoteCertificateValidation = (certificate, _, _) =>
@@ -49,7 +49,16 @@ builder.UseOrleansClient(client =>
                 chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
                 return chain.Build(certificate);
             };
-        });
+        }
+        if (settings["CertificateFile"] is { } certificateFile)
+        {
+            using var pem = X509Certificate2.CreateFromPemFile(certificateFile, settings["KeyFile"]);
+            client.UseTls(X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null), Trust);
+        }
+        else
+        {
+            client.UseTls(Trust);
+        }
     }
 });
 using var host = builder.Build();
@@ -70,8 +79,9 @@ void Check(bool ok, string what)
 var id = Guid.NewGuid();
 var image = grains.GetGrain<IImageGrain>(id);
 var name = $"direct-client-{id:N}";
-var created = await image.CreateAsync(alice, ImageDraft.Empty.With("name", name).With("disk_format", "raw").With("container_format", "bare"));
-Check(created.Id == id && created.Owner == alice.ProjectId && created.Visibility == ImageVisibility.Shared, $"created {id} owned by {created.Owner}");
+var created = await image.CreateAsync(alice,
+    ImageDraft.Empty.With("name", name).With("visibility", "private").With("disk_format", "raw").With("container_format", "bare"));
+Check(created.Id == id && created.Owner == alice.ProjectId && created.Visibility == ImageVisibility.Private, $"created private image {id} owned by {created.Owner}");
 
 var listed = await grains.GetGrain<IImageCatalogGrain>(0).ListAsync(alice, new ImageQuery
 {
@@ -96,6 +106,8 @@ var othersList = await grains.GetGrain<IImageCatalogGrain>(0).ListAsync(bob, new
     Filters = [new AttributeFilter("name", FilterOp.Eq, ImmutableArray.Create(name))],
 });
 Check(othersList.IsEmpty, "a member of another project does not list it");
+Check(await ThrowsNotFoundAsync(() => image.UpdateAsync(bob, [PatchOperation.Replace("name", "taken")])), "a member of another project cannot rename it (not found)");
+Check(await ThrowsNotFoundAsync(() => image.DeleteAsync(bob)), "a member of another project cannot delete it (not found)");
 
 await image.DeleteAsync(alice);
 Check(await ThrowsNotFoundAsync(() => image.GetAsync(alice)), $"deleted {id}");

@@ -30,6 +30,13 @@ public sealed class ImagesHttp(Uri baseAddress) : IDisposable
         return (response.StatusCode, response.StatusCode == HttpStatusCode.Created ? Guid.Parse(JsonNode.Parse(body)!["id"]!.GetValue<string>()) : null, body);
     }
 
+    /// <summary>POST /v2/images with a client-chosen <paramref name="id"/> (the API takes an "id" attribute, as Glance does): status and body.</summary>
+    public async Task<(HttpStatusCode Status, string Body)> CreateWithIdAsync(Guid id, string name)
+    {
+        using var response = await _http.PostAsync("/v2/images", Json(new { id = id.ToString(), name, disk_format = "raw", container_format = "bare" }));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>PATCH replace /name.</summary>
     public Task<HttpStatusCode> RenameAsync(Guid id, string name) => ReplaceAsync(id, "name", name);
 
@@ -52,6 +59,15 @@ public sealed class ImagesHttp(Uri baseAddress) : IDisposable
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         using var response = await _http.PutAsync($"/v2/images/{id}/file", content, cancellationToken);
         return response.StatusCode;
+    }
+
+    /// <summary>PUT /file with <paramref name="data"/>: status and body (an error's JSON).</summary>
+    public async Task<(HttpStatusCode Status, string Body)> UploadWithBodyAsync(Guid id, byte[] data)
+    {
+        using var content = new ByteArrayContent(data);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var response = await _http.PutAsync($"/v2/images/{id}/file", content);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     /// <summary>GET /file: the status and the md5 of what came (hex), streamed.</summary>
@@ -116,6 +132,28 @@ public sealed class ImagesHttp(Uri baseAddress) : IDisposable
             next = page["next"]?.GetValue<string>();
         }
         return ids;
+    }
+
+    /// <summary>
+    /// Every image the default list shows, with its status as the list has it, following <c>next</c> links.
+    /// The list reads the catalog shards only: it activates no image grain.
+    /// </summary>
+    public async Task<Dictionary<Guid, string>> ListAllStatusesAsync()
+    {
+        var statuses = new Dictionary<Guid, string>();
+        string? next = "/v2/images?limit=1000";
+        while (next is not null)
+        {
+            using var response = await _http.GetAsync(next);
+            response.EnsureSuccessStatusCode();
+            var page = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            foreach (var image in page["images"]!.AsArray())
+            {
+                statuses[Guid.Parse(image!["id"]!.GetValue<string>())] = image["status"]!.GetValue<string>();
+            }
+            next = page["next"]?.GetValue<string>();
+        }
+        return statuses;
     }
 
     public void Dispose() => _http.Dispose();

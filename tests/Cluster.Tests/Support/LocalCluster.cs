@@ -52,7 +52,11 @@ public sealed class LocalCluster : IAsyncDisposable
     {
         var output = await RunAsync(TimeSpan.FromMinutes(3),
             ["up", "--silos", $"{silos}", "--api", $"{apis}", .. (tls ? new[] { "--tls" } : []), .. (netns ? new[] { "--netns" } : [])]);
-        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        // One line per node, as operators' tools read it.
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(lines.Length == silos + apis && lines.All(l => l.StartsWith("api ", StringComparison.Ordinal) || l.StartsWith("silo ", StringComparison.Ordinal)),
+            $"cluster.sh up printed other than one line per node:\n{output}");
+        foreach (var line in lines.Concat((await RunAsync(TimeSpan.FromSeconds(30), "nodes", "--metrics")).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
         {
             var parts = line.Split(' ');
             if (parts is ["api", var k, var url])

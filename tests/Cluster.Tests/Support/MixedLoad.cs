@@ -12,11 +12,14 @@ namespace Glance.Cluster.Tests.Support;
 /// </summary>
 public sealed class MixedLoad
 {
-    /// <summary>One request: when it ended (since the load started), what, its status (0 = no answer), and how long it took.</summary>
-    public sealed record Outcome(TimeSpan At, string Operation, int Status, string? Error, TimeSpan Took)
+    /// <summary>One request: when it ended (since the load started), what, its status (0 = no answer), how long it took, and the API node it went to.</summary>
+    public sealed record Outcome(TimeSpan At, string Operation, int Status, string? Error, TimeSpan Took, Uri Node)
     {
         /// <summary>When it started (since the load started).</summary>
         public TimeSpan Started => At - Took;
+
+        /// <summary>A 2xx answer.</summary>
+        public bool Succeeded => Status is >= 200 and < 300;
     }
 
     /// <summary>What the service acknowledged for one image.</summary>
@@ -43,31 +46,47 @@ public sealed class MixedLoad
     /// <summary>Downloads whose bytes differed from the acknowledged upload.</summary>
     public int ChecksumMismatches;
 
+    /// <summary>Downloads that answered 200, whose bytes were compared with the acknowledged upload.</summary>
+    public int DownloadsCompared;
+
+    /// <summary>When the last worker stopped (since the load started); the fault may still be running then.</summary>
+    public TimeSpan StoppedAt { get; private set; }
+
     /// <summary>Runs <paramref name="workersPerNode"/> workers on each node for <paramref name="duration"/>; <paramref name="during"/> runs meanwhile (the fault).</summary>
     public async Task RunAsync(IReadOnlyList<ImagesHttp> nodes, int workersPerNode, TimeSpan duration, Func<Task>? during = null)
     {
         _clock.Start();
         using var stop = new CancellationTokenSource(duration);
-        var workers = nodes.SelectMany(node => Enumerable.Range(0, workersPerNode).Select(w => WorkAsync(node, w, stop.Token))).ToList();
-        if (during is not null)
+        var workers = Task.WhenAll(nodes.SelectMany(node => Enumerable.Range(0, workersPerNode).Select(w => WorkAsync(node, w, stop.Token))));
+        var fault = during?.Invoke() ?? Task.CompletedTask;
+        try
         {
-            workers.Add(during());
+            await workers;
+            StoppedAt = _clock.Elapsed;
         }
-        await Task.WhenAll(workers);
+        finally
+        {
+            await fault;
+        }
     }
 
     /// <summary>Time since the load started.</summary>
     public TimeSpan Elapsed => _clock.Elapsed;
 
-    /// <summary>Requests that got no success answer.</summary>
-    public IReadOnlyList<Outcome> Failures => [.. Outcomes.Where(o => o.Status is 0 or >= 500)];
+    /// <summary>
+    /// Requests that got no 2xx answer. Every request of this load should get one: each create is a
+    /// valid image; each rename, upload and download goes to an image whose create was acknowledged
+    /// (201), uploaded once, downloaded only after its upload was acknowledged (204); each list is
+    /// a plain page. So a 4xx here is as much a failure as a 5xx or no answer.
+    /// </summary>
+    public IReadOnlyList<Outcome> Failures => [.. Outcomes.Where(o => !o.Succeeded)];
 
     private async Task WorkAsync(ImagesHttp node, int worker, CancellationToken stop)
     {
         var random = new Random(worker * 7919 + node.BaseAddress.Port);
         while (!stop.IsCancellationRequested)
         {
-            var created = await TryAsync("create", async () => { var r = await node.CreateAsync($"load-{worker}"); return ((int)r.Status, r.Id); });
+            var created = await TryAsync(node, "create", async () => { var r = await node.CreateAsync($"load-{worker}"); return ((int)r.Status, r.Id); });
             if (created is not { } id)
             {
                 continue;
@@ -75,7 +94,7 @@ public sealed class MixedLoad
             var acknowledged = Created.GetOrAdd(id, _ => new Acknowledged());
 
             var name = $"renamed-{Guid.NewGuid():N}";
-            var renamed = await TryAsync<bool>("rename", async () => ((int)await node.RenameAsync(id, name), (bool?)true));
+            var renamed = await TryAsync<bool>(node, "rename", async () => ((int)await node.RenameAsync(id, name), (bool?)true));
             lock (acknowledged)
             {
                 acknowledged.Names.Add((name, renamed == true));
@@ -84,16 +103,20 @@ public sealed class MixedLoad
             var data = new byte[64 * 1024];
             random.NextBytes(data);
             var md5 = Convert.ToHexStringLower(MD5.HashData(data));
-            var uploaded = await TryAsync<bool>("upload", async () => ((int)await node.UploadAsync(id, data), (bool?)true));
+            var uploaded = await TryAsync<bool>(node, "upload", async () => ((int)await node.UploadAsync(id, data), (bool?)true));
             if (uploaded == true)
             {
                 acknowledged.UploadedMd5 = md5;
-                await TryAsync<bool>("download", async () =>
+                await TryAsync<bool>(node, "download", async () =>
                 {
                     var (status, got) = await node.DownloadMd5Async(id);
-                    if (status == HttpStatusCode.OK && got != md5)
+                    if (status == HttpStatusCode.OK)
                     {
-                        Interlocked.Increment(ref ChecksumMismatches);
+                        Interlocked.Increment(ref DownloadsCompared);
+                        if (got != md5)
+                        {
+                            Interlocked.Increment(ref ChecksumMismatches);
+                        }
                     }
                     return ((int)status, (bool?)true);
                 });
@@ -102,22 +125,24 @@ public sealed class MixedLoad
             {
                 acknowledged.UnacknowledgedMd5 = md5;
             }
-            await TryAsync<bool>("list", async () => ((int)(await node.ListPageAsync()).Status, (bool?)true));
+            await TryAsync<bool>(node, "list", async () => ((int)(await node.ListPageAsync()).Status, (bool?)true));
         }
     }
 
-    private async Task<T?> TryAsync<T>(string operation, Func<Task<(int Status, T? Value)>> call) where T : struct
+    private async Task<T?> TryAsync<T>(ImagesHttp node, string operation, Func<Task<(int Status, T? Value)>> call) where T : struct
     {
         var started = _clock.Elapsed;
         try
         {
             var (status, value) = await call();
-            Outcomes.Enqueue(new Outcome(_clock.Elapsed, operation, status, null, _clock.Elapsed - started));
+            var at = _clock.Elapsed;
+            Outcomes.Enqueue(new Outcome(at, operation, status, null, at - started, node.BaseAddress));
             return status is >= 200 and < 300 ? value : null;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
         {
-            Outcomes.Enqueue(new Outcome(_clock.Elapsed, operation, 0, e.GetType().Name + ": " + e.Message, _clock.Elapsed - started));
+            var at = _clock.Elapsed;
+            Outcomes.Enqueue(new Outcome(at, operation, 0, e.GetType().Name + ": " + e.Message, at - started, node.BaseAddress));
             return null;
         }
     }
