@@ -12,6 +12,7 @@
 #   scripts/cluster.sh kill silo|api K    SIGKILL          stop silo|api K    graceful (SIGTERM)
 #   scripts/cluster.sh start silo|api K   (re)start one    add silo           a new silo joins
 #   scripts/cluster.sh stop azurite | start azurite         the storage outage of the fault tests
+#   scripts/cluster.sh pause azurite | resume azurite       a storage service that stalls (SIGSTOP/SIGCONT)
 #   scripts/cluster.sh down        stops everything it started (by pid) and removes the namespaces
 #
 # --netns puts every node in a network namespace of its own (gl-silo-K, gl-api-K) with an address
@@ -274,6 +275,11 @@ case "$cmd" in
     # Azurite closes its listeners and saves its files on SIGINT (SIGTERM can leave node hanging).
     if [ "$1" = azurite ]; then stop_pid azurite 0 "$([ "$cmd" = kill ] && echo KILL || echo INT)"
     else stop_pid "$1" "${2:?K}" "$([ "$cmd" = kill ] && echo KILL || echo TERM)"; fi;;
+  pause|resume)
+    # A stalled service: connections open, nothing answers (unlike stop, which refuses them).
+    [ "${1:-}" = azurite ] || die "usage: $0 $cmd azurite"
+    f="$(pidfile azurite 0)"; [ -s "$f" ] || die "Azurite is not running"
+    kill "-$([ "$cmd" = pause ] && echo STOP || echo CONT)" -- "-$(cat "$f")" 2>/dev/null || kill "-$([ "$cmd" = pause ] && echo STOP || echo CONT)" "$(cat "$f")";;
   start)
     [ $# -ge 1 ] || die "usage: $0 start silo|api K | start azurite"
     case "$1" in
@@ -286,5 +292,5 @@ case "$cmd" in
     [ "${1:-}" = silo ] || die "usage: $0 add silo"
     k=$(( $(sort -n "$CLUSTER_DIR/silo.list" 2>/dev/null | tail -1 || echo 0) + 1 ))
     start_node silo "$k"; wait_silo "$k"; silo_lines "$k";;
-  *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2;;
+  *) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2;;
 esac
