@@ -220,29 +220,8 @@ public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output)
         // aimed at is queued or active with its bytes.
         await EventuallyAsync(async () => (await _nodes[0].CreateAsync("after-the-outage")).Status == HttpStatusCode.Created, TimeSpan.FromSeconds(30), "creates work again");
         await EventuallyAsync(async () => (await _nodes[1].GetTextAsync("/readyz")).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "ready again");
-        var halfWritten = new List<string>();
         // The catalog may still be catching up on an entry a create published late; it has a few seconds.
-        var settle = Stopwatch.StartNew();
-        while (true)
-        {
-            var listed = (await _nodes[1].ListAllAsync()).ToHashSet();
-            halfWritten.Clear();
-            foreach (var (id, createStatus) in attempted)
-            {
-                var (getStatus, _, getBody) = await _nodes[1].GetAsync(id);
-                var whole = getStatus == HttpStatusCode.OK && listed.Contains(id);
-                var absent = getStatus == HttpStatusCode.NotFound && !listed.Contains(id);
-                if (!(createStatus == HttpStatusCode.Created ? whole : whole || absent))
-                {
-                    halfWritten.Add($"{id}: create answered {(int)createStatus}; now GET {(int)getStatus} {getBody}, {(listed.Contains(id) ? "" : "not ")}listed");
-                }
-            }
-            if (halfWritten.Count == 0 || settle.Elapsed > TimeSpan.FromSeconds(15))
-            {
-                break;
-            }
-            await Task.Delay(500);
-        }
+        var halfWritten = await _nodes[1].HalfWrittenAsync(attempted, TimeSpan.FromSeconds(15));
         Assert.True(halfWritten.Count == 0, "half written after the outage:\n" + string.Join('\n', halfWritten));
         await EventuallyAsync(async () => (await _nodes[0].GetAsync(existing!.Value)).Image?["status"]?.GetValue<string>() is "queued" or "active",
             TimeSpan.FromSeconds(LocalCluster.LeaseSeconds * 2 + 10), "the upload target is not left saving");

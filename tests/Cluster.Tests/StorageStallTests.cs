@@ -96,26 +96,7 @@ public sealed class StorageStallTests(Xunit.Abstractions.ITestOutputHelper outpu
             Assert.True(working.Elapsed < TimeSpan.FromSeconds(60), "creates do not work again within 60 s of the resume");
             await Task.Delay(500);
         }
-        var halfWritten = new List<string>();
-        for (var settle = Stopwatch.StartNew(); ; await Task.Delay(500))
-        {
-            var listed = (await Api.ListAllAsync()).ToHashSet();
-            halfWritten.Clear();
-            foreach (var (id, createStatus) in attempted)
-            {
-                var (getStatus, _, _) = await Api.GetAsync(id);
-                var whole = getStatus == HttpStatusCode.OK && listed.Contains(id);
-                var absent = getStatus == HttpStatusCode.NotFound && !listed.Contains(id);
-                if (!(createStatus == HttpStatusCode.Created ? whole : whole || absent))
-                {
-                    halfWritten.Add($"{id}: create answered {(int)createStatus}; now GET {(int)getStatus}, {(listed.Contains(id) ? "" : "not ")}listed");
-                }
-            }
-            if (halfWritten.Count == 0 || settle.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                break;
-            }
-        }
+        var halfWritten = await Api.HalfWrittenAsync(attempted, TimeSpan.FromSeconds(30));
         output.WriteLine($"creates worked again {working.Elapsed.TotalSeconds:0.0} s after the resume; {attempted.Count(a => a.Status == HttpStatusCode.Created)} of {attempted.Count} creates answered 201");
         Assert.True(halfWritten.Count == 0, "half written after the stall:\n" + string.Join('\n', halfWritten));
         Assert.Equal(HttpStatusCode.OK, (await Api.DownloadMd5Async(existing.Value)).Status);

@@ -156,6 +156,36 @@ public sealed class ImagesHttp(Uri baseAddress) : IDisposable
         return statuses;
     }
 
+    /// <summary>
+    /// After an outage: every create attempted (by the id its client chose) is whole, readable and
+    /// listed, or absent, 404 and not listed; one answered 201 is whole. Asked again for up to
+    /// <paramref name="settle"/> (an entry a create published late may still be on its way); the
+    /// ids that are neither, with what they show.
+    /// </summary>
+    public async Task<List<string>> HalfWrittenAsync(IReadOnlyCollection<(Guid Id, HttpStatusCode Status)> attempted, TimeSpan settle)
+    {
+        var halfWritten = new List<string>();
+        for (var watch = System.Diagnostics.Stopwatch.StartNew(); ; await Task.Delay(500))
+        {
+            var listed = (await ListAllAsync()).ToHashSet();
+            halfWritten.Clear();
+            foreach (var (id, createStatus) in attempted)
+            {
+                var (getStatus, _, getBody) = await GetAsync(id);
+                var whole = getStatus == HttpStatusCode.OK && listed.Contains(id);
+                var absent = getStatus == HttpStatusCode.NotFound && !listed.Contains(id);
+                if (!(createStatus == HttpStatusCode.Created ? whole : whole || absent))
+                {
+                    halfWritten.Add($"{id}: create answered {(int)createStatus}; now GET {(int)getStatus} {getBody}, {(listed.Contains(id) ? "" : "not ")}listed");
+                }
+            }
+            if (halfWritten.Count == 0 || watch.Elapsed > settle)
+            {
+                return halfWritten;
+            }
+        }
+    }
+
     public void Dispose() => _http.Dispose();
 
     private static StringContent Json(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
