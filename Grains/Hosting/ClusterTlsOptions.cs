@@ -1,4 +1,7 @@
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Orleans.Connections.Security;
 
 namespace Glance.Grains.Hosting;
@@ -76,14 +79,13 @@ public sealed class ClusterTlsOptions
 /// Says at start, once, that a silo reachable beyond loopback runs without TLS: any client that
 /// can reach its gateway may then call every grain as anyone (the Caller is trusted).
 /// </summary>
-internal sealed class PlainClusterWarning(System.Net.IPAddress advertised, Microsoft.Extensions.Logging.ILogger<PlainClusterWarning> logger)
-    : Microsoft.Extensions.Hosting.IHostedService
+internal sealed class PlainClusterWarning(IPAddress advertised, ILogger<PlainClusterWarning> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!System.Net.IPAddress.IsLoopback(advertised))
+        if (!IPAddress.IsLoopback(advertised))
         {
-            Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(logger,
+            logger.LogWarning(
                 "This silo advertises {Address} without TLS ({Section} is not set): any client that reaches its gateway can call every grain as any caller. Set {Section}:CertificateFile, :KeyFile and :CaFile (and {Section}:Required=true) in production.",
                 advertised, ClusterTlsOptions.Section, ClusterTlsOptions.Section, ClusterTlsOptions.Section);
         }

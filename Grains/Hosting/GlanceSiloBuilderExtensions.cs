@@ -48,8 +48,7 @@ public static class GlanceSiloBuilderExtensions
         else
         {
             var advertised = AzureCluster.AdvertisedAddress(options);
-            silo.Services.AddHostedService(services => new PlainClusterWarning(advertised,
-                services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<PlainClusterWarning>>()));
+            silo.Services.AddHostedService(services => ActivatorUtilities.CreateInstance<PlainClusterWarning>(services, advertised));
         }
         silo.UseAzureStorageClustering(clustering =>
         {

@@ -297,15 +297,12 @@ public sealed partial class ImageGrain(
                 // Deleted during the upload: drop the bytes it just wrote before forgetting its key.
                 await DeleteDataAsync();
             }
-            else if (Holds(UploadKey(uploadId)))
+            else if (Holds(UploadKey(uploadId)) && state.State.Status is not (null or ImageStatus.Deleted))
             {
                 // This upload already completed (a retry after a lost answer): the same answer again.
-                if (state.State.Status is not (null or ImageStatus.Deleted))
-                {
-                    return View;
-                }
+                return View;
             }
-            else
+            else if (!Holds(UploadKey(uploadId)))
             {
                 // A ticket this grain no longer holds (recovery or its lease undid it): its bytes are orphans.
                 await dataStore.DeleteAsync(UploadKey(uploadId), CancellationToken.None);
