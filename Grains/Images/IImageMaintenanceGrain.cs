@@ -31,4 +31,14 @@ public interface IImageMaintenanceGrain : IGrainWithGuidKey
     /// </summary>
     [Alias("repair")]
     Task RepairAsync();
+
+    /// <summary>
+    /// The cluster's orphan sweep (azure profile): deletes the bytes under <paramref name="key"/>, one
+    /// of this image's own keys (<c>{image id}-{upload or task id}</c>), unless the image holds them
+    /// (its data, its staged data, an upload in flight or an import). Bytes an upload committed after
+    /// its lease had run out, whose completion never reached the cluster, are held by nothing. Returns
+    /// true when it deleted them. Idempotent.
+    /// </summary>
+    [Alias("remove-unheld-data")]
+    Task<bool> RemoveUnheldDataAsync(string key);
 }

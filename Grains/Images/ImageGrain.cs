@@ -508,6 +508,21 @@ public sealed partial class ImageGrain(
         await SaveAsync(draft, image.Owner);
     }
 
+    async Task<bool> IImageMaintenanceGrain.RemoveUnheldDataAsync(string key)
+    {
+        if (!key.StartsWith($"{Id:N}-", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{key}' is not a data key of image {Id}.", nameof(key));
+        }
+        if (Holds(key) || key == state.State.Upload?.DataKey || !await dataStore.ExistsAsync(key, CancellationToken.None))
+        {
+            return false;
+        }
+        await dataStore.DeleteAsync(key, CancellationToken.None);
+        logger.LogWarning("Deleted bytes {Key} of image {ImageId} that no upload, import or data of the image held", key, Id);
+        return true;
+    }
+
     async Task IImageMaintenanceGrain.RepairAsync()
     {
         if (state.State.Status is null)

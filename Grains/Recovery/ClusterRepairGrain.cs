@@ -21,7 +21,8 @@ public sealed record GrainStateContainer(BlobContainerClient Client);
 /// behind or missing, or that is unfinished, repairs itself: <see cref="ITaskRecorder.RepairAsync"/>);
 /// then every template state against its index entity (server templates, when
 /// enabled), and each template whose entry is behind, missing or still live after its delete
-/// publishes itself again. It never undoes work another node is doing: an upload in flight is only given
+/// publishes itself again. A full pass then lists the image data container and deletes the bytes no
+/// image holds (<see cref="IImageMaintenanceGrain.RemoveUnheldDataAsync"/>). It never undoes work another node is doing: an upload in flight is only given
 /// a lease (undone if nobody renews it), an import only if it is not running. The pass runs in
 /// the background of this grain, so asking for one returns at once and start-up never waits.
 /// Passes are incremental between full ones (<see cref="RepairWatermark"/>).
@@ -82,6 +83,7 @@ public sealed class ClusterRepairGrain(
         var images = new Tally(changedSince, unsettled);
         var templates = new Tally(changedSince, unsettled);
         var tasks = new Tally(changedSince, unsettled);
+        var data = new DataTally();
         using var keepAlive = this.RegisterGrainTimer(() => Task.CompletedTask,
             new GrainTimerCreationOptions(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)) { KeepAlive = true });
         var complete = true;
@@ -100,6 +102,11 @@ public sealed class ClusterRepairGrain(
                 await ScanAsync(TemplateStatePrefix, templates, (id, json) => TemplateNeedsRepairAsync(templateIndex, id, TemplateStateDocument.Parse(json)),
                     id => grains.GetGrain<ITemplateMaintenanceGrain>(id).PublishToIndexAsync());
             }
+            // Bytes nothing names are found only by listing them all: once per full pass.
+            if (changedSince is null && services.GetService<IImageDataStore>() is AzureBlobImageDataStore store)
+            {
+                await SweepUnheldDataAsync(store.Container, data);
+            }
         }
         catch (Exception exception)
         {
@@ -108,8 +115,10 @@ public sealed class ClusterRepairGrain(
             images.Failed(null);
             logger.LogWarning(exception, "A repair pass stopped early; the next one starts over");
         }
-        _last = new RepairPass(started, clock.GetUtcNow(), images.Read, images.Repaired, images.Failures + tasks.Failures + templates.Failures)
+        _last = new RepairPass(started, clock.GetUtcNow(), images.Read, images.Repaired, images.Failures + tasks.Failures + templates.Failures + data.Failures)
         {
+            DataRead = data.Read,
+            DataRemoved = data.Removed,
             TasksRead = tasks.Read,
             TasksRepaired = tasks.Repaired,
             TemplatesRead = templates.Read,
@@ -132,11 +141,11 @@ public sealed class ClusterRepairGrain(
             logger.LogWarning("Storing the repair watermark failed: {Error}", exception.Message);
         }
         // Counted once the watermark is stored (a test that sees the count may stop the silo).
-        GlanceMetrics.RepairPass(_last.Incremental, images.Read + tasks.Read + templates.Read, repairedCount);
-        logger.Log(repairedCount > 0 || _last.Failures > 0 ? LogLevel.Warning : LogLevel.Information,
-            "Repair pass ({Scope}, {Seconds:F1} s): {Images} image(s) read, {ImagesRepaired} repaired; {Tasks} task(s) read, {TasksRepaired} repaired; {Templates} template(s) read, {TemplatesRepaired} repaired; {Failures} failure(s)",
+        GlanceMetrics.RepairPass(_last.Incremental, images.Read + tasks.Read + templates.Read, repairedCount, data.Removed);
+        logger.Log(repairedCount > 0 || data.Removed > 0 || _last.Failures > 0 ? LogLevel.Warning : LogLevel.Information,
+            "Repair pass ({Scope}, {Seconds:F1} s): {Images} image(s) read, {ImagesRepaired} repaired; {Tasks} task(s) read, {TasksRepaired} repaired; {Templates} template(s) read, {TemplatesRepaired} repaired; {Data} data blob(s) read, {DataRemoved} held by no image deleted; {Failures} failure(s)",
             _last.Incremental ? "incremental" : "full", (_last.FinishedAt - started).TotalSeconds,
-            images.Read, images.Repaired, tasks.Read, tasks.Repaired, templates.Read, templates.Repaired, _last.Failures);
+            images.Read, images.Repaired, tasks.Read, tasks.Repaired, templates.Read, templates.Repaired, data.Read, data.Removed, _last.Failures);
     }
 
     /// <summary>Reads the state blobs under <paramref name="prefix"/> the pass chose (<see cref="Tally.NamesAsync"/>) and asks each grain whose state <paramref name="needsRepair"/> to <paramref name="repair"/>.</summary>
@@ -175,6 +184,58 @@ public sealed class ClusterRepairGrain(
             }
         });
     }
+
+    /// <summary>
+    /// Deletes the image bytes that no image holds: each blob named as an upload's or import's key
+    /// (<c>{image id}-{upload or task id}</c>) and older than <see cref="RecoveryOptions.UnheldDataAge"/>
+    /// is checked against its image's stored state (one read), and one that the state does not name
+    /// is handed to its image grain, which checks again under its own turn and deletes it.
+    /// </summary>
+    private async Task SweepUnheldDataAsync(BlobContainerClient container, DataTally tally)
+    {
+        if (!await container.ExistsAsync())
+        {
+            return;
+        }
+        var oldest = clock.GetUtcNow() - options.Value.UnheldDataAge;
+        var candidates = container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, null, CancellationToken.None);
+        await Parallel.ForEachAsync(candidates, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency }, async (blob, _) =>
+        {
+            if (DataKeyImage(blob.Name) is not { } id || blob.Properties.LastModified is not { } modified || modified > oldest)
+            {
+                return;
+            }
+            try
+            {
+                tally.Counted();
+                IReadOnlySet<string> held;
+                try
+                {
+                    held = ImageStateDocument.Parse((await states.Client.GetBlobClient($"{ImageStatePrefix}{id:N}.json").DownloadContentAsync()).Value.Content).Keys;
+                }
+                catch (Azure.RequestFailedException missing) when (missing.Status == 404)
+                {
+                    held = new HashSet<string>(); // No state stored: the image holds nothing.
+                }
+                if (!held.Contains(blob.Name) && await grains.GetGrain<IImageMaintenanceGrain>(id).RemoveUnheldDataAsync(blob.Name))
+                {
+                    tally.Deleted();
+                }
+            }
+            catch (Exception exception)
+            {
+                tally.Failed();
+                logger.LogWarning("Checking image data {Blob} failed (the next full pass retries): {Error}", blob.Name, exception.Message);
+            }
+        });
+    }
+
+    // The image of a data key the grains make ({image:N}-{upload or task:N}); null for any other name.
+    private static Guid? DataKeyImage(string name) =>
+        name.Length == 65 && name[32] == '-' && Guid.TryParseExact(name.AsSpan(0, 32), "N", out var image)
+        && Guid.TryParseExact(name.AsSpan(33), "N", out _)
+            ? image
+            : null;
 
     private async Task<bool> ImageNeedsRepairAsync(Guid id, ImageStateDocument image)
     {
@@ -232,6 +293,20 @@ public sealed class ClusterRepairGrain(
 
     // The shard of an owner's entry, as the grains place it (images, tasks and templates alike): the one call to the layout.
     private long ShardOf(string? owner, Guid id) => this.CatalogShards().Of(owner, id);
+
+    /// <summary>The sweep of unheld data's counts.</summary>
+    private sealed class DataTally
+    {
+        private int _read, _removed, _failures;
+
+        public int Read => _read;
+        public int Removed => _removed;
+        public int Failures => _failures;
+
+        public void Counted() => Interlocked.Increment(ref _read);
+        public void Deleted() => Interlocked.Increment(ref _removed);
+        public void Failed() => Interlocked.Increment(ref _failures);
+    }
 
     /// <summary>One scan's counts, and which states it reads: all, or those written since a time and the unsettled ones.</summary>
     private sealed class Tally(DateTimeOffset? changedSince, IReadOnlySet<Guid> unsettled)

@@ -5,7 +5,8 @@ namespace Glance.Grains.Recovery;
 /// dead node left behind (catalog entry behind the image, upload or import in flight, bytes of a
 /// deleted image) and has each repair itself (<see cref="Images.IImageMaintenanceGrain.RepairAsync"/>),
 /// the tasks whose index entry is behind or that are unfinished (<see cref="Tasks.ITaskRecorder.RepairAsync"/>),
-/// and the templates whose index entry is behind (<see cref="Templates.ITemplateMaintenanceGrain"/>).
+/// and the templates whose index entry is behind (<see cref="Templates.ITemplateMaintenanceGrain"/>); a full
+/// pass also deletes image bytes no image holds (<see cref="Images.IImageMaintenanceGrain.RemoveUnheldDataAsync"/>).
 /// Every silo asks for a pass when it starts; an Orleans reminder asks again every
 /// <see cref="RecoveryOptions.Interval"/> on whichever silo is alive. Internal: not part of the public API.
 /// </summary>
@@ -44,4 +45,10 @@ public sealed record RepairPass(
 
     /// <summary>Templates asked to publish their index entry again.</summary>
     [Id(6)] public int TemplatesRepaired { get; init; }
+
+    /// <summary>Image data blobs a full pass looked at (those older than <see cref="RecoveryOptions.UnheldDataAge"/>; 0 in an incremental pass).</summary>
+    [Id(10)] public int DataRead { get; init; }
+
+    /// <summary>Image data blobs no image held, deleted.</summary>
+    [Id(11)] public int DataRemoved { get; init; }
 }

@@ -27,6 +27,14 @@ public sealed class RecoveryOptions
     /// </summary>
     public TimeSpan FullPassInterval { get; set; } = TimeSpan.FromDays(1);
 
+    /// <summary>
+    /// A full pass deletes image bytes that no image holds (an upload committed after its lease ran
+    /// out, whose completion never reached the cluster) once they are at least this old (default one
+    /// hour). The image grain checks again before it deletes, so this only keeps the sweep away from
+    /// writes of the last moments.
+    /// </summary>
+    public TimeSpan UnheldDataAge { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Images read or repaired at once.</summary>
     public int Concurrency { get; set; } = 16;
 
@@ -36,6 +44,7 @@ public sealed class RecoveryOptions
         : MinimumGap < TimeSpan.Zero ? $"{Section}:MinimumGap must not be negative."
         : ClockMargin < TimeSpan.Zero ? $"{Section}:ClockMargin must not be negative."
         : FullPassInterval < TimeSpan.Zero ? $"{Section}:FullPassInterval must not be negative."
+        : UnheldDataAge < TimeSpan.Zero ? $"{Section}:UnheldDataAge must not be negative."
         : Concurrency is < 1 or > 256 ? $"{Section}:Concurrency must be 1-256."
         : null;
 }

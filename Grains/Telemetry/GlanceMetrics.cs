@@ -49,17 +49,18 @@ public static class GlanceMetrics
         Meter.CreateCounter<long>("glance.image_cache.lookups", "{download}", "Downloads the image-cache extension looked up on this node, by result (hit, miss)");
 
     private static readonly Counter<long> RepairStates =
-        Meter.CreateCounter<long>("glance.repair.states", "{state}", "Stored states the azure profile's repair passes looked at, by outcome (read, repaired)");
+        Meter.CreateCounter<long>("glance.repair.states", "{state}", "Stored states the azure profile's repair passes looked at, by outcome (read, repaired, data-removed: image bytes no image held)");
 
     private static readonly Counter<long> RepairPasses =
         Meter.CreateCounter<long>("glance.repair.passes", "{pass}", "Repair passes finished, by scope (full, incremental)");
 
     /// <summary>What one finished repair pass did.</summary>
-    public static void RepairPass(bool incremental, int read, int repaired)
+    public static void RepairPass(bool incremental, int read, int repaired, int dataRemoved)
     {
         RepairPasses.Add(1, new KeyValuePair<string, object?>("scope", incremental ? "incremental" : "full"));
         RepairStates.Add(read, new KeyValuePair<string, object?>("outcome", "read"));
         RepairStates.Add(repaired, new KeyValuePair<string, object?>("outcome", "repaired"));
+        RepairStates.Add(dataRemoved, new KeyValuePair<string, object?>("outcome", "data-removed"));
     }
 
     /// <summary>One lookup of the image cache: served from it (hit) or not (miss).</summary>

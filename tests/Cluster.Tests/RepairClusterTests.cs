@@ -19,7 +19,8 @@ public sealed class RepairClusterFixture : IAsyncLifetime
     {
         // Reminder passes every minute (Orleans' least period), reading what changed since the last
         // complete pass's start (no margin: Azurite and the silo share this machine's clock).
-        Settings = "--Glance:Recovery:Interval=00:01:00 --Glance:Recovery:ClockMargin=00:00:00",
+        // Image bytes no image holds are deleted by a full pass once they are half a minute old.
+        Settings = "--Glance:Recovery:Interval=00:01:00 --Glance:Recovery:ClockMargin=00:00:00 --Glance:Recovery:UnheldDataAge=00:00:30",
     };
 
     public Task InitializeAsync() => Cluster.UpAsync(silos: 1, apis: 1);
@@ -191,6 +192,77 @@ public sealed class RepairClusterTests(RepairClusterFixture fixture) : IClassFix
         var stored = (await images.ListAllAsync()).Count;
         Assert.True(read >= 1 && read < stored, $"the start's pass read {read} of {stored} image states: not only those written since the last complete pass");
     }
+
+    [Fact]
+    public async Task A_full_pass_deletes_old_bytes_no_image_holds_and_keeps_the_rest()
+    {
+        using var images = new ImagesHttp(_cluster.ApiNodes[1]);
+        var (created, queued, body) = await images.CreateAsync("unheld-queued");
+        Assert.True(created == HttpStatusCode.Created, body);
+        (created, var active, body) = await images.CreateAsync("unheld-active");
+        Assert.True(created == HttpStatusCode.Created, body);
+        var bytes = new byte[64 << 10];
+        Random.Shared.NextBytes(bytes);
+        Assert.Equal(HttpStatusCode.NoContent, await images.UploadAsync(active!.Value, bytes));
+        var data = new BlobServiceClient(_cluster.ConnectionString).GetBlobContainerClient("images");
+        var activeKey = Assert.Single(await NamesAsync(data, active.Value));
+
+        // What an upload that committed after its lease ran out, and whose completion never reached
+        // the cluster, leaves: bytes under a key of the image that its state does not name (the
+        // store's own marker included); and bytes of an image that has no state at all.
+        var unheld = new[] { $"{queued:N}-{Guid.NewGuid():N}", $"{active:N}-{Guid.NewGuid():N}", $"{Guid.NewGuid():N}-{Guid.NewGuid():N}" };
+        foreach (var name in unheld)
+        {
+            await WriteDataAsync(data, name);
+        }
+        var written = Stopwatch.StartNew();
+        await _cluster.NodeAsync("stop", "silo", 1);
+        // The next pass is a full one: no watermark says when the last one ran.
+        var watermarks = new BlobServiceClient(_cluster.ConnectionString).GetBlobContainerClient("glance-grain-state");
+        await foreach (var blob in watermarks.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, "repair-", CancellationToken.None))
+        {
+            await watermarks.DeleteBlobAsync(blob.Name);
+        }
+        var wait = TimeSpan.FromSeconds(31) - written.Elapsed;
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+        // Younger than the age the pass waits for: it could be an upload's bytes whose completion is on its way.
+        var young = $"{queued:N}-{Guid.NewGuid():N}";
+        await WriteDataAsync(data, young);
+        await _cluster.NodeAsync("start", "silo", 1);
+
+        await EventuallyAsync(async () => await RepairCountAsync("glance_repair_passes_total", "scope=\"full\"") >= 1, "the restarted silo's full pass ends");
+        foreach (var name in unheld)
+        {
+            Assert.False(await data.GetBlobClient(name).ExistsAsync(), $"{name}: held by no image, and old, yet still stored");
+        }
+        Assert.Equal(unheld.Length, await RepairCountAsync("glance_repair_states_total", "outcome=\"data-removed\""));
+        Assert.True(await data.GetBlobClient(young).ExistsAsync(), "bytes younger than the age were deleted");
+        Assert.True(await data.GetBlobClient(activeKey).ExistsAsync(), "the active image's own data was deleted");
+        var (status, md5) = await images.DownloadMd5Async(active.Value);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(bytes)), md5);
+        Assert.Equal("queued", (await images.GetAsync(queued!.Value)).Image?["status"]?.GetValue<string>());
+        await data.DeleteBlobAsync(young);
+    }
+
+    private static async Task<List<string>> NamesAsync(BlobContainerClient container, Guid image)
+    {
+        var names = new List<string>();
+        await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, $"{image:N}-", CancellationToken.None))
+        {
+            names.Add(blob.Name);
+        }
+        return names;
+    }
+
+    private static Task WriteDataAsync(BlobContainerClient container, string name) =>
+        container.GetBlobClient(name).UploadAsync(BinaryData.FromBytes(new byte[4096]), new Azure.Storage.Blobs.Models.BlobUploadOptions
+        {
+            Metadata = new Dictionary<string, string> { ["glanceuploadid"] = Guid.NewGuid().ToString("N") },
+        });
 
     /// <summary>
     /// Tags a grain's state blob as written now, as the silo's write of it would (StateWriteTags: the

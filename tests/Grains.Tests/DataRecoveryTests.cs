@@ -171,6 +171,39 @@ public sealed class DataRecoveryTests : IDisposable
     }
 
     [Fact]
+    public async Task The_sweep_of_unheld_bytes_deletes_only_what_the_image_does_not_hold()
+    {
+        var owner = Caller.Member(NewProject());
+        await using var cluster = await GlanceTestCluster.StartAsync(_directory.Path);
+        var id = (await CreateUploadableAsync(cluster, owner)).Id;
+        var grain = cluster.Image(id);
+        var sweep = cluster.Client.GetGrain<IImageMaintenanceGrain>(id);
+
+        // An upload in flight holds its key (its completion may be on its way); so does the data it completed.
+        var ticket = await grain.BeginUploadAsync(owner, UploadTarget.File, Payload.Length);
+        await WriteBlobAsync(Store(), ticket.DataKey);
+        Assert.False(await sweep.RemoveUnheldDataAsync(ticket.DataKey));
+        Assert.Equal(ImageStatus.Active, (await grain.CompleteUploadAsync(ticket.UploadId, new UploadedData(Payload.Length, "m", "s"))).Status);
+        Assert.False(await sweep.RemoveUnheldDataAsync(ticket.DataKey));
+        Assert.True(await Store().ExistsAsync(ticket.DataKey, CancellationToken.None));
+
+        // Bytes under a key of the image that nothing names (an upload whose lease ran out, committed later).
+        var unheld = $"{id:N}-{Guid.NewGuid():N}";
+        await WriteBlobAsync(Store(), unheld);
+        Assert.True(await sweep.RemoveUnheldDataAsync(unheld));
+        Assert.False(await Store().ExistsAsync(unheld, CancellationToken.None));
+        Assert.False(await sweep.RemoveUnheldDataAsync(unheld));
+
+        // A grain deletes only keys of its own image.
+        var other = (await CreateUploadableAsync(cluster, owner)).Id;
+        var foreign = $"{other:N}-{Guid.NewGuid():N}";
+        await WriteBlobAsync(Store(), foreign);
+        await Assert.ThrowsAsync<ArgumentException>(() => sweep.RemoveUnheldDataAsync(foreign));
+        Assert.True(await Store().ExistsAsync(foreign, CancellationToken.None));
+        Assert.Equal(ImageStatus.Active, (await grain.GetAsync(owner)).Status);
+    }
+
+    [Fact]
     public async Task An_upload_whose_size_is_not_the_declared_one_is_refused_and_leaves_no_bytes()
     {
         var owner = Caller.Member(NewProject());
