@@ -56,10 +56,11 @@ public sealed class GlanceTestCluster : IAsyncDisposable
 
     /// <summary>
     /// Starts <paramref name="silos"/> silos sharing the database in <paramref name="dataDirectory"/>,
-    /// with extra configuration <paramref name="settings"/> (e.g. <c>Glance:Import:AllowedPorts:0</c>).
+    /// with extra configuration <paramref name="settings"/> (e.g. <c>Glance:Import:AllowedPorts:0</c>)
+    /// and extra silo registrations <paramref name="configure"/> (e.g. a fault-injecting grain call filter).
     /// </summary>
     public static async Task<GlanceTestCluster> StartAsync(string dataDirectory, short silos = 1,
-        IReadOnlyDictionary<string, string?>? settings = null)
+        IReadOnlyDictionary<string, string?>? settings = null, Action<Orleans.Hosting.ISiloBuilder>? configure = null)
     {
         var databasePath = DatabaseIn(dataDirectory);
         var builder = new InProcessTestClusterBuilder(silos);
@@ -73,6 +74,7 @@ public sealed class GlanceTestCluster : IAsyncDisposable
             silo.Services.AddSingleton<IImageDataStore>(_ => new FileImageDataStore(Path.Combine(dataDirectory, "images")));
             silo.Services.AddOptions<ImageDataOptions>().Bind(silo.Configuration.GetSection(ImageDataOptions.Section));
             silo.AddGlanceGrains(silo.Configuration);
+            configure?.Invoke(silo);
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();

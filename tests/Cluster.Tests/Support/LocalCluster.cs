@@ -226,7 +226,11 @@ public sealed class LocalCluster : IAsyncDisposable
 public sealed class ClusterFixture : IAsyncLifetime
 {
     /// <summary>The cluster.</summary>
-    public LocalCluster Cluster { get; } = new();
+    public LocalCluster Cluster { get; } = new()
+    {
+        // A setting an API node must read itself (ApiNodeSettingsTests): the tasks API's roles.
+        Settings = "--Glance:Tasks:AccessRoles:0=admin --Glance:Tasks:AccessRoles:1=observer",
+    };
 
     public Task InitializeAsync() => Cluster.UpAsync(silos: 3, apis: 2);
 
