@@ -9,6 +9,9 @@
 #   3. the same after CHANGED of the images were patched: it reads those.
 # Prints the silo's own "Repair pass (...)" log lines and the figures per image.
 #   bench/repair-pass.sh [IMAGES [CHANGED]]   default 20000 and 1000; OUT=dir keeps the logs there
+# With DATA=1 every image also gets 1 KiB of bytes, and two more full passes show what the sweep of
+# unheld bytes adds: one with UnheldDataAge a year (it lists the data blobs and reads no state), one
+# with 0 (it reads each blob's image state once more).
 # ClockMargin is 0 here (Azurite and the silo share this machine's clock); with the default 5 min
 # an incremental pass also reads what was written in the 5 min before the last complete pass.
 set -euo pipefail
@@ -30,7 +33,7 @@ load() {
 python3 - "$api" "$1" "$2" "$out/ids" <<'PY'
 import http.client, json, sys, threading, time, urllib.parse
 url, verb, total, ids_file = urllib.parse.urlsplit(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
-ids = open(ids_file).read().split() if verb == "patch" else []
+ids = open(ids_file).read().split() if verb in ("patch", "upload") else []
 created = []
 headers = {"X-Identity-Status": "Confirmed", "X-Project-Id": "p1", "X-Roles": "admin", "Content-Type": "application/json"}
 lock, counter, failed = threading.Lock(), [0], [0]
@@ -44,12 +47,14 @@ def worker():
             n = counter[0]
         if verb == "create":
             c.request("POST", "/v2/images", json.dumps({"name": f"repair-{n}", "disk_format": "raw", "container_format": "bare"}), headers)
+        elif verb == "upload":
+            c.request("PUT", f"/v2/images/{ids[n - 1]}/file", b"\0" * 1024, {**headers, "Content-Type": "application/octet-stream"})
         else:
             c.request("PATCH", f"/v2/images/{ids[n - 1]}", json.dumps([{"op": "replace", "path": "/name", "value": f"changed-{n}"}]),
                       {**headers, "Content-Type": "application/openstack-images-v2.1-json-patch"})
         r = c.getresponse(); body = r.read()
         with lock:
-            if r.status not in (200, 201):
+            if r.status not in (200, 201, 204):
                 failed[0] += 1
             elif verb == "create":
                 created.append(json.loads(body)["id"])
@@ -63,6 +68,9 @@ if verb == "create":
 PY
 }
 load create "$images"
+if [ "${DATA:-0}" = 1 ]; then
+  load upload "$images"
+fi
 
 # One pass line after a restart of silo 1 with these settings.
 pass_after_restart() {
@@ -84,6 +92,12 @@ full=$(pass_after_restart "--Glance:Recovery:FullPassInterval=00:00:00")
 unchanged=$(pass_after_restart "")
 load patch "$changed"
 some=$(pass_after_restart "")
+if [ "${DATA:-0}" = 1 ]; then
+  listed=$(pass_after_restart "--Glance:Recovery:FullPassInterval=00:00:00 --Glance:Recovery:UnheldDataAge=365.00:00:00")
+  swept=$(pass_after_restart "--Glance:Recovery:FullPassInterval=00:00:00 --Glance:Recovery:UnheldDataAge=00:00:00")
+  echo "full, data listed only:    $listed"
+  echo "full, every blob checked:  $swept"
+fi
 echo "full:                      $full"
 echo "incremental, none changed: $unchanged"
 echo "incremental, $changed changed: $some"

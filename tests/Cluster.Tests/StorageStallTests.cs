@@ -10,13 +10,20 @@ namespace Glance.Cluster.Tests;
 /// connections open and silent), the nastier outage: every request still answers within a bound
 /// (the Orleans client's 7 s response timeout, and one retry for a GET), with its success or a JSON
 /// 503; reads served from memory (an active image, a catalog page) keep working; afterwards
-/// every image a client tried to create is whole or absent. A cluster of its own (2 silos, 1 API
+/// every image a client tried to create is whole or absent. Bytes too: an upload whose blocks meet
+/// the stall and a download that starts in it end within the Azure clients' bound
+/// (<c>AzureCluster.Bounded</c>) with a JSON 503 while it lasts, the image
+/// afterwards queued (never left saving), and a retry works. A cluster of its own (2 silos, 1 API
 /// node): a stalled membership table must not disturb the shared one.
 /// </summary>
 public sealed class StorageStallTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     // A create's grain call times out after 7 s; a GET that fails is tried once more after 1 s.
     private static readonly TimeSpan AnswerBound = TimeSpan.FromSeconds(20);
+
+    // A blob request gives up after its tries (AzureCluster.Bounded: three, a 10 s network timeout
+    // each); measured on this machine: a download's 503 after 63 s, an upload's (with its abort) after 70 s.
+    private static readonly TimeSpan DataAnswerBound = TimeSpan.FromSeconds(90);
     private readonly LocalCluster _cluster = new();
     private ImagesHttp? _api;
 
@@ -43,10 +50,24 @@ public sealed class StorageStallTests(Xunit.Abstractions.ITestOutputHelper outpu
         Assert.Equal(HttpStatusCode.OK, (await Api.GetAsync(existing.Value)).Status);
         // Every catalog shard active (a shard loads its entries from the table when it activates).
         Assert.Equal(HttpStatusCode.OK, (await Api.ListPageAsync()).Status);
+        (created, var waiting, body) = await Api.CreateAsync("uploaded-through-the-stall");
+        Assert.True(created == HttpStatusCode.Created, body);
+
+        // An upload of 12 MiB whose first 9 MiB (a whole block) go before the stall and the rest into it.
+        var payload = System.Security.Cryptography.RandomNumberGenerator.GetBytes(12 << 20);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var data = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = _cluster.ApiNodes[1], Timeout = DataAnswerBound * 2 };
+        var uploadTook = new Stopwatch();
+        var upload = SendDataAsync(data, HttpMethod.Put, $"/v2/images/{waiting}/file", new GatedStream(payload, 9 << 20, gate.Task), uploadTook);
+        await EventuallyAsync(async () => (await Api.GetAsync(waiting!.Value)).Image?["status"]?.GetValue<string>() == "saving", "the upload starts");
 
         var attempted = new List<(Guid Id, HttpStatusCode Status)>();
         var answers = new List<(string What, HttpStatusCode Status, string Body, TimeSpan Took)>();
         await _cluster.NodeAsync("pause", "azurite");
+        uploadTook.Start();
+        gate.SetResult();
+        var downloadTook = Stopwatch.StartNew();
+        var download = SendDataAsync(data, HttpMethod.Get, $"/v2/images/{existing}/file", null, downloadTook);
         try
         {
             var stall = Stopwatch.StartNew();
@@ -64,19 +85,29 @@ public sealed class StorageStallTests(Xunit.Abstractions.ITestOutputHelper outpu
                 var (listStatus, listBody) = await Api.ListPageAsync();
                 answers.Add(("list", listStatus, listBody, took.Elapsed));
             }
+            // The stall outlasts the bytes' requests: they must give up on their own, not succeed late.
+            await Task.WhenAny(Task.WhenAll(upload, download), Task.Delay(DataAnswerBound - stall.Elapsed));
         }
         finally
         {
             await _cluster.NodeAsync("resume", "azurite");
         }
 
+        var (uploadStatus, uploadBody, _) = await upload;
+        var (downloadStatus, downloadBody, downloadMd5) = await download;
+        answers.Add(("upload", uploadStatus, uploadBody, uploadTook.Elapsed));
+        answers.Add(("download", downloadStatus, downloadBody, downloadTook.Elapsed));
         var report = string.Join('\n', answers.Select(a => $"{a.What} {(int)a.Status} in {a.Took.TotalSeconds:0.0} s"));
         output.WriteLine("answers while Azurite was stopped (SIGSTOP):\n" + report);
-        Assert.All(answers, a => Assert.True(a.Took < AnswerBound, $"{a.What} took {a.Took.TotalSeconds:0.0} s (bound {AnswerBound.TotalSeconds} s):\n{report}"));
+        Assert.All(answers, a =>
+        {
+            var bound = a.What is "upload" or "download" ? DataAnswerBound : AnswerBound;
+            Assert.True(a.Took < bound, $"{a.What} took {a.Took.TotalSeconds:0.0} s (bound {bound.TotalSeconds} s):\n{report}");
+        });
         Assert.Contains(answers, a => a.What == "create" && a.Status == HttpStatusCode.ServiceUnavailable);
         Assert.All(answers, a =>
         {
-            var success = a.What == "create" ? HttpStatusCode.Created : HttpStatusCode.OK;
+            var success = a.What switch { "create" => HttpStatusCode.Created, "upload" => HttpStatusCode.NoContent, _ => HttpStatusCode.OK };
             Assert.True(a.Status == success || a.Status == HttpStatusCode.ServiceUnavailable, $"{a.What}: {(int)a.Status} {a.Body}");
             if (a.Status == HttpStatusCode.ServiceUnavailable)
             {
@@ -100,5 +131,91 @@ public sealed class StorageStallTests(Xunit.Abstractions.ITestOutputHelper outpu
         output.WriteLine($"creates worked again {working.Elapsed.TotalSeconds:0.0} s after the resume; {attempted.Count(a => a.Status == HttpStatusCode.Created)} of {attempted.Count} creates answered 201");
         Assert.True(halfWritten.Count == 0, "half written after the stall:\n" + string.Join('\n', halfWritten));
         Assert.Equal(HttpStatusCode.OK, (await Api.DownloadMd5Async(existing.Value)).Status);
+        if (downloadStatus == HttpStatusCode.OK)
+        {
+            Assert.Equal((await Api.DownloadMd5Async(existing.Value)).Md5, downloadMd5);
+        }
+
+        // Both gave up while the storage still stalled.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, uploadStatus);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, downloadStatus);
+        // The upload's image is queued again (its bytes gone) soon after the storage answers; a retry works.
+        var sent = Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(payload));
+        string? settled = null;
+        await EventuallyAsync(async () => (settled = (await Api.GetAsync(waiting!.Value)).Image?["status"]?.GetValue<string>()) is "active" or "queued",
+            $"the uploaded image leaves saving (status {settled})");
+        output.WriteLine($"upload answered {(int)uploadStatus} after {uploadTook.Elapsed.TotalSeconds:0.0} s of the stall; image {settled}; download answered {(int)downloadStatus} in {downloadTook.Elapsed.TotalSeconds:0.0} s");
+        Assert.Equal(uploadStatus == HttpStatusCode.NoContent ? "active" : "queued", settled);
+        if (settled == "queued")
+        {
+            Assert.Equal(HttpStatusCode.NoContent, await Api.UploadAsync(waiting!.Value, payload));
+        }
+        Assert.Equal(sent, (await Api.DownloadMd5Async(waiting!.Value)).Md5);
+    }
+
+    /// <summary>Sends a data request; its status, its body when it is not the image's bytes, and the md5 of the bytes when it is.</summary>
+    private static async Task<(HttpStatusCode Status, string Body, string? Md5)> SendDataAsync(HttpClient http, HttpMethod method, string path, Stream? body, Stopwatch took)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new StreamContent(body);
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        }
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        string? md5 = null;
+        var text = "";
+        if (response.StatusCode == HttpStatusCode.OK && method == HttpMethod.Get)
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync();
+            md5 = Convert.ToHexStringLower(await System.Security.Cryptography.MD5.HashDataAsync(stream));
+        }
+        else
+        {
+            text = await response.Content.ReadAsStringAsync();
+        }
+        took.Stop();
+        return (response.StatusCode, text, md5);
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"not within 30 s: {what}");
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>An upload body: the bytes up to <paramref name="held"/> at once, the rest once <paramref name="gate"/> opens.</summary>
+    private sealed class GatedStream(byte[] payload, int held, Task gate) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
+
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            if (_position >= held)
+            {
+                await gate.WaitAsync(cancellationToken);
+            }
+            var end = _position < held ? held : payload.Length;
+            var n = Math.Min(count, end - _position);
+            payload.AsSpan(_position, n).CopyTo(buffer.AsSpan(offset, n));
+            _position += n;
+            return n;
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
