@@ -355,15 +355,8 @@ public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output)
     private static byte[] RandomNumberGeneratorBytes(int count) => System.Security.Cryptography.RandomNumberGenerator.GetBytes(count);
 
     /// <summary>An upload body that trickles (64 KiB every 100 ms) until cancelled: an upload still in flight when its node dies.</summary>
-    private sealed class SlowStream(CancellationToken cancel) : Stream
+    private sealed class SlowStream(CancellationToken cancel) : UploadBodyStream
     {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
         public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         {
             await Task.Delay(100, CancellationTokenSource.CreateLinkedTokenSource(cancel, cancellationToken).Token);
@@ -371,8 +364,5 @@ public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output)
             Array.Fill(buffer, (byte)7, offset, n);
             return n;
         }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

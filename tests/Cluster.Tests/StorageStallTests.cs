@@ -189,17 +189,9 @@ public sealed class StorageStallTests(Xunit.Abstractions.ITestOutputHelper outpu
     }
 
     /// <summary>An upload body: the bytes up to <paramref name="held"/> at once, the rest once <paramref name="gate"/> opens.</summary>
-    private sealed class GatedStream(byte[] payload, int held, Task gate) : Stream
+    private sealed class GatedStream(byte[] payload, int held, Task gate) : UploadBodyStream
     {
         private int _position;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
 
         public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         {
@@ -213,9 +205,5 @@ public sealed class StorageStallTests(Xunit.Abstractions.ITestOutputHelper outpu
             _position += n;
             return n;
         }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
