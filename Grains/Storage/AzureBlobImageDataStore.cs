@@ -249,18 +249,23 @@ public sealed class AzureBlobImageDataStore : IImageDataStore
         _containerReady = true;
     }
 
+    // Bounds the check after a failed write: when the store does not answer, the write has already
+    // spent its tries, and the caller's clean-up covers what this would have removed.
+    private static readonly TimeSpan OwnCommitCheck = TimeSpan.FromSeconds(5);
+
     private static async Task RemoveOwnCommitAsync(BlockBlobClient blob, string uploadId)
     {
+        using var bound = new CancellationTokenSource(OwnCommitCheck);
         try
         {
-            var properties = (await blob.GetPropertiesAsync(cancellationToken: CancellationToken.None)).Value;
+            var properties = (await blob.GetPropertiesAsync(cancellationToken: bound.Token)).Value;
             if (properties.Metadata.TryGetValue(UploadIdMetadata, out var committedBy) && committedBy == uploadId)
             {
                 await blob.DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots,
-                    new BlobRequestConditions { IfMatch = properties.ETag }, CancellationToken.None);
+                    new BlobRequestConditions { IfMatch = properties.ETag }, bound.Token);
             }
         }
-        catch (RequestFailedException)
+        catch (Exception exception) when (exception is RequestFailedException or OperationCanceledException)
         {
             // Nothing was committed (the usual case), or the store is unreachable: the caller's
             // own clean-up (deleting the key of a failed upload) covers the rest.
