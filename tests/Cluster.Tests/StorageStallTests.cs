@@ -22,8 +22,8 @@ public sealed class StorageStallTests(Xunit.Abstractions.ITestOutputHelper outpu
     private static readonly TimeSpan AnswerBound = TimeSpan.FromSeconds(20);
 
     // A blob request gives up after its tries (AzureCluster.Bounded: three, a 10 s network timeout
-    // each); measured on this machine: a download's 503 after 63 s (the API's one retry of a GET
-    // doubles it), an upload's (with its abort) after 43 s.
+    // each); measured on this machine: a download's 503 after 63 s (twice a read's 31 s), an
+    // upload's (with its abort) after 43 s.
     private static readonly TimeSpan DataAnswerBound = TimeSpan.FromSeconds(90);
     private readonly LocalCluster _cluster = new();
     private ImagesHttp? _api;
