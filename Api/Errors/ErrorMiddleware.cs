@@ -49,7 +49,8 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
     }
 
     // A safe request that met a silo being declared dead is tried once more: the retry usually
-    // reaches the grain's new activation. Writes are not retried (the first may have happened).
+    // reaches the grain's new activation. Writes are not retried (the first may have happened),
+    // nor reads the storage client already tried three times.
     private async Task RunAsync(HttpContext context)
     {
         if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
@@ -61,8 +62,9 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         {
             await next(context);
         }
-        catch (Exception e) when (!context.Response.HasStarted && ServiceUnavailable.Is(e) && !context.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (!context.Response.HasStarted && ServiceUnavailable.IsWorthRetrying(e) && !context.RequestAborted.IsCancellationRequested)
         {
+            logger.LogWarning("{Method} {Path} failed, tried once more: {Error}", context.Request.Method, context.Request.Path, e.Message);
             await Task.Delay(TimeSpan.FromSeconds(1), context.RequestAborted);
             context.Response.Clear();
             await next(context);

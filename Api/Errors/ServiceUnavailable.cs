@@ -6,7 +6,8 @@ namespace Glance.Api.Errors;
 /// Failures that say "a part of the cluster is gone for now", not "this request is wrong": a
 /// silo that died (calls to it are rejected until the cluster declares it dead and its grains
 /// come back elsewhere), a grain call that timed out, a storage service that does not answer.
-/// They are answered 503 with Retry-After; a safe request (GET, HEAD) is retried once first.
+/// They are answered 503 with Retry-After; a safe request (GET, HEAD) is retried once first,
+/// unless the storage client already spent its tries.
 /// </summary>
 public static class ServiceUnavailable
 {
@@ -23,6 +24,8 @@ public static class ServiceUnavailable
         {
             switch (e)
             {
+                case Grains.Storage.StorageUnavailableException:
+                    return true;
                 case OrleansMessageRejectionException or SiloUnavailableException or Orleans.Runtime.Messaging.ConnectionFailedException
                     or TimeoutException or SocketException or HttpRequestException or IOException { InnerException: SocketException }:
                     return true;
@@ -33,5 +36,23 @@ public static class ServiceUnavailable
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// True when a safe request that failed with <paramref name="exception"/> may succeed if tried
+    /// once more at once: a silo's death, not a storage service that already spent its own tries
+    /// (<see cref="Grains.Storage.StorageUnavailableException"/>; a second round would double the
+    /// wait for the same 503).
+    /// </summary>
+    public static bool IsWorthRetrying(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Grains.Storage.StorageUnavailableException)
+            {
+                return false;
+            }
+        }
+        return Is(exception);
     }
 }

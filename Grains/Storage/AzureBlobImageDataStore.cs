@@ -127,9 +127,13 @@ public sealed class AzureBlobImageDataStore : IImageDataStore
         {
             throw new IOException($"Image data '{key}' already exists.", exception);
         }
-        catch
+        catch (Exception exception)
         {
             await RemoveOwnCommitAsync(blob, uploadId);
+            if (StorageUnavailableException.IsOutage(exception, cancellationToken) && exception is not IOException)
+            {
+                throw new StorageUnavailableException(key, exception);
+            }
             throw;
         }
     }
@@ -165,6 +169,10 @@ public sealed class AzureBlobImageDataStore : IImageDataStore
             // file positioned past its end reads nothing.
             return Stream.Null;
         }
+        catch (Exception exception) when (StorageUnavailableException.IsOutage(exception, cancellationToken))
+        {
+            throw new StorageUnavailableException(key, exception);
+        }
     }
 
     /// <inheritdoc />
@@ -178,6 +186,10 @@ public sealed class AzureBlobImageDataStore : IImageDataStore
         catch (RequestFailedException exception) when (exception.Status == 404)
         {
             // No container yet: nothing to delete.
+        }
+        catch (Exception exception) when (StorageUnavailableException.IsOutage(exception, cancellationToken))
+        {
+            throw new StorageUnavailableException(key, exception);
         }
     }
 
@@ -236,6 +248,10 @@ public sealed class AzureBlobImageDataStore : IImageDataStore
         {
             return false;
         }
+        catch (Exception exception) when (StorageUnavailableException.IsOutage(exception, cancellationToken))
+        {
+            throw new StorageUnavailableException(key, exception);
+        }
     }
 
     private async Task EnsureContainerAsync(CancellationToken cancellationToken)
@@ -245,7 +261,14 @@ public sealed class AzureBlobImageDataStore : IImageDataStore
             return;
         }
         // Idempotent, so concurrent first writes may both call it.
-        await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        try
+        {
+            await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        }
+        catch (Exception exception) when (StorageUnavailableException.IsOutage(exception, cancellationToken))
+        {
+            throw new StorageUnavailableException(_container.Name, exception);
+        }
         _containerReady = true;
     }
 

@@ -142,6 +142,47 @@ public sealed class AzureBlobImageDataStoreTests(AzuriteFixture azurite) : Image
         }
     }
 
+    [Fact]
+    public async Task A_service_that_does_not_answer_is_reported_as_unavailable_and_a_caller_that_gives_up_is_not()
+    {
+        // A listener that accepts connections and never answers: a stalled storage service.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var accepted = new System.Collections.Concurrent.ConcurrentBag<System.Net.Sockets.Socket>();
+        var accepting = Task.Run(async () =>
+        {
+            while (true)
+            {
+                accepted.Add(await silent.AcceptSocketAsync());
+            }
+        });
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        var options = AzuriteFixture.ClientOptions();
+        options.Retry.MaxRetries = 1;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(10);
+        options.Retry.NetworkTimeout = TimeSpan.FromMilliseconds(300);
+        var connection = $"DefaultEndpointsProtocol=http;AccountName={AzuriteFixture.AccountName};AccountKey={AzuriteFixture.AccountKey};BlobEndpoint=http://127.0.0.1:{port}/{AzuriteFixture.AccountName};";
+        var store = new AzureBlobImageDataStore(new BlobContainerClient(connection, "stalled", options));
+        var key = NewKey();
+
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => store.OpenReadAsync(key, 0, null, CancellationToken.None));
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => store.OpenReadAsync(key, 0, 0, CancellationToken.None));
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => store.ExistsAsync(key, CancellationToken.None));
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => store.DeleteAsync(key, CancellationToken.None));
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => store.WriteAsync(key, new MemoryStream([1, 2, 3]), CancellationToken.None));
+
+        // The caller's own cancellation stays a cancellation: nothing to answer 503 for.
+        using var giveUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        var cancelled = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.OpenReadAsync(key, 0, null, giveUp.Token));
+        Assert.IsNotType<StorageUnavailableException>(cancelled.InnerException);
+        silent.Stop();
+        foreach (var socket in accepted)
+        {
+            socket.Dispose();
+        }
+        await Assert.ThrowsAnyAsync<Exception>(() => accepting);
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync() => await _container.DeleteIfExistsAsync();
