@@ -148,7 +148,7 @@ public sealed partial class ImageGrain : IImageTaskSource
         draft.Properties[ImportingStoresProperty] = string.Join(",", body.Stores);
         draft.Properties[FailedImportProperty] = "";
         var direct = body.Method == ImportMethods.GlanceDirect;
-        draft.Import = new PendingImport(taskId, body.Method, $"{Id:N}-{taskId:N}", direct ? draft.StagedKey : null,
+        draft.Import = new PendingImport(taskId, body.Method, DataKeys.For(Id, taskId), direct ? draft.StagedKey : null,
             direct ? new UploadedData(draft.Size ?? 0, draft.StagedChecksum ?? draft.Checksum ?? "", draft.StagedHashValue ?? draft.OsHashValue ?? "",
                 draft.StagedVirtualSize, draft.StagedFormat, draft.StagedUnsafe) : null,
             body.Uri, maxBytes, now);

@@ -510,7 +510,7 @@ public sealed partial class ImageGrain(
 
     async Task<bool> IImageMaintenanceGrain.RemoveUnheldDataAsync(string key)
     {
-        if (!key.StartsWith($"{Id:N}-", StringComparison.Ordinal))
+        if (DataKeys.ImageOf(key) != Id)
         {
             throw new ArgumentException($"'{key}' is not a data key of image {Id}.", nameof(key));
         }
@@ -542,7 +542,7 @@ public sealed partial class ImageGrain(
 
     /// <summary>Back to queued after a failed upload: partial bytes deleted, size cleared.</summary>
     // Where an upload's bytes go: unique per upload, so a stale ticket's key can only name its own bytes.
-    private string UploadKey(Guid uploadId) => $"{Id:N}-{uploadId:N}";
+    private string UploadKey(Guid uploadId) => DataKeys.For(Id, uploadId);
 
     /// <summary>Is <paramref name="key"/> bytes the image keeps (its data, its staged data, or an import's source or target)?</summary>
     private bool Holds(string key) =>

@@ -201,7 +201,7 @@ public sealed class ClusterRepairGrain(
         var candidates = container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, null, CancellationToken.None);
         await Parallel.ForEachAsync(candidates, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency }, async (blob, _) =>
         {
-            if (DataKeyImage(blob.Name) is not { } id || blob.Properties.LastModified is not { } modified || modified > oldest)
+            if (DataKeys.ImageOf(blob.Name) is not { } id || blob.Properties.LastModified is not { } modified || modified > oldest)
             {
                 return;
             }
@@ -229,13 +229,6 @@ public sealed class ClusterRepairGrain(
             }
         });
     }
-
-    // The image of a data key the grains make ({image:N}-{upload or task:N}); null for any other name.
-    private static Guid? DataKeyImage(string name) =>
-        name.Length == 65 && name[32] == '-' && Guid.TryParseExact(name.AsSpan(0, 32), "N", out var image)
-        && Guid.TryParseExact(name.AsSpan(33), "N", out _)
-            ? image
-            : null;
 
     private async Task<bool> ImageNeedsRepairAsync(Guid id, ImageStateDocument image)
     {
