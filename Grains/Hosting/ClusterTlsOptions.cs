@@ -57,14 +57,45 @@ public sealed class ClusterTlsOptions
         return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
     }
 
-    /// <summary>Requires a remote certificate and accepts it only when it chains to the cluster's CA.</summary>
+    private const string ServerAuth = "1.3.6.1.5.5.7.3.1";
+    private const string ClientAuth = "1.3.6.1.5.5.7.3.2";
+
+    // The usage the remote end's certificate must allow on this connection. Orleans' one
+    // validation callback is not told which end the connection was opened from; the
+    // per-direction hooks run just before the handshake, in its flow, so they say it here.
+    private static readonly AsyncLocal<string?> s_remoteUsage = new();
+
+    /// <summary>
+    /// Requires a remote certificate and accepts it only when it chains to the cluster's CA and
+    /// may be used for its end of the connection: a connecting client's for client
+    /// authentication, a silo answering for server authentication (extended key usage; a
+    /// certificate without that extension may be used for both, as in TLS itself).
+    /// </summary>
     public void Configure(TlsOptions tls)
     {
         var ca = X509CertificateLoader.LoadCertificateFromFile(CaFile!);
         tls.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
         tls.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
+        var asServer = tls.OnAuthenticateAsServer;
+        tls.OnAuthenticateAsServer = (connection, options) =>
+        {
+            asServer?.Invoke(connection, options);
+            s_remoteUsage.Value = ClientAuth;
+        };
+        var asClient = tls.OnAuthenticateAsClient;
+        tls.OnAuthenticateAsClient = (connection, options) =>
+        {
+            asClient?.Invoke(connection, options);
+            s_remoteUsage.Value = ServerAuth;
+        };
         tls.RemoteCertificateValidation = (certificate, _, _) =>
         {
+            // Should a connection ever come without its direction, either usage will do.
+            string[] usages = s_remoteUsage.Value is { } usage ? [usage] : [ClientAuth, ServerAuth];
+            if (!usages.Any(u => AllowsUsage(certificate, u)))
+            {
+                return false;
+            }
             // Silos are reached by address, not name: trust comes from the issuer alone.
             using var chain = new X509Chain();
             chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
@@ -73,6 +104,10 @@ public sealed class ClusterTlsOptions
             return chain.Build(certificate);
         };
     }
+
+    private static bool AllowsUsage(X509Certificate2 certificate, string usage) =>
+        certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault() is not { } extension
+        || extension.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Any(oid => oid.Value == usage);
 }
 
 /// <summary>

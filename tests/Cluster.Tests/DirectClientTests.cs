@@ -28,8 +28,8 @@ public sealed class DirectClientTests(ClusterFixture fixture)
 /// <summary>
 /// A cluster with mutual TLS (<c>cluster.sh up --tls</c>: its own CA, every silo and API node
 /// presenting a certificate it signed): the API works through it, the direct client with the
-/// cluster's certificate works, and a client without one (no TLS, TLS without a certificate, or a
-/// certificate of another CA) cannot call any grain.
+/// cluster's certificate works, and a client without one (no TLS, TLS without a certificate, a
+/// certificate of another CA, or one the cluster's CA issued for servers only) cannot call any grain.
 /// </summary>
 public sealed class TlsClusterTests : IAsyncLifetime
 {
@@ -73,6 +73,74 @@ public sealed class TlsClusterTests : IAsyncLifetime
             Assert.True(exit != 0, $"{string.Join(' ', arguments)}:\n{output}");
             Assert.DoesNotContain("ok - created", output);
         }
+
+        // A certificate the cluster's own CA issued for servers only (extended key usage
+        // serverAuth) is not a client's: the gateway ends the handshake. The node certificate
+        // (both usages) on the same raw connection is kept.
+        var serverOnly = ClusterCaCertificate.Issue(tls, "1.3.6.1.5.5.7.3.1");
+        using var node = ClusterCaCertificate.Load(Path.Combine(tls, "node.pem"), Path.Combine(tls, "node.key"));
+        var (kept, how) = await ClusterCaCertificate.GatewayKeepsAsync(_cluster.GatewayPort(1), node);
+        Assert.True(kept, "the gateway refused the node certificate: " + how);
+        (kept, how) = await ClusterCaCertificate.GatewayKeepsAsync(_cluster.GatewayPort(1), serverOnly);
+        Assert.False(kept, "the gateway took a certificate not issued for clients: " + how);
+        serverOnly.Dispose();
+    }
+}
+
+/// <summary>Certificates of the cluster's CA (its key is in cluster.sh's tls directory) and raw TLS connections to a gateway.</summary>
+internal static class ClusterCaCertificate
+{
+    public static System.Security.Cryptography.X509Certificates.X509Certificate2 Load(string certificate, string key)
+    {
+        using var pem = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certificate, key);
+        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(pem.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+    }
+
+    /// <summary>A certificate the cluster's CA signs, with only the extended key usage <paramref name="usage"/>.</summary>
+    public static System.Security.Cryptography.X509Certificates.X509Certificate2 Issue(string tlsDirectory, string usage)
+    {
+        using var ca = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(Path.Combine(tlsDirectory, "ca.pem"), Path.Combine(tlsDirectory, "ca.key"));
+        using var key = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=glance-node", key,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509EnhancedKeyUsageExtension([new System.Security.Cryptography.Oid(usage)], false));
+        using var leaf = request.Create(ca, ca.NotBefore, ca.NotAfter, System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        using var withKey = System.Security.Cryptography.X509Certificates.RSACertificateExtensions.CopyWithPrivateKey(leaf, key);
+        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(withKey.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+    }
+
+    /// <summary>
+    /// Whether the gateway on <paramref name="port"/> keeps a TLS connection that presents
+    /// <paramref name="certificate"/> (it answers, or waits for Orleans' preamble) or ends it
+    /// (with TLS 1.3 a refused client certificate shows on the first read), and how.
+    /// </summary>
+    public static async Task<(bool Kept, string How)> GatewayKeepsAsync(int port, System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        await using var tls = new System.Net.Security.SslStream(tcp.GetStream());
+        try
+        {
+            await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+            {
+                TargetHost = "127.0.0.1",
+                ClientCertificates = [certificate],
+                ApplicationProtocols = [new System.Net.Security.SslApplicationProtocol("Orleans1")],
+                // Only the gateway's check of this end is under test.
+                RemoteCertificateValidationCallback = (_, _, _, _) => true,
+            });
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            var read = await tls.ReadAsync(new byte[1], wait.Token);
+            return (read > 0, $"the first read gave {read} bytes");
+        }
+        catch (OperationCanceledException)
+        {
+            return (true, "open, waiting for the preamble");
+        }
+        catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
+        {
+            return (false, e.Message);
+        }
     }
 }
 
@@ -89,7 +157,7 @@ internal static class ForeignCertificate
         var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509EnhancedKeyUsageExtension(
             [new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1"), new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.2")], false));
-        using var leaf = request.Create(ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(12), [1, 2, 3, 4]);
+        using var leaf = request.Create(ca, ca.NotBefore, ca.NotAfter, [1, 2, 3, 4]);
         var certificate = Path.Combine(directory, "stranger.pem");
         var privateKey = Path.Combine(directory, "stranger.key");
         File.WriteAllText(certificate, leaf.ExportCertificatePem());

@@ -38,6 +38,9 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Where the cluster's CA and node certificate are, when it runs with mutual TLS.</summary>
     public string? TlsDirectory { get; private set; }
 
+    /// <summary>The loopback port of silo <paramref name="silo"/>'s gateway (cluster.sh: BASE+100+K).</summary>
+    public int GatewayPort(int silo) => _portBase + 100 + silo;
+
     /// <summary>The cluster id.</summary>
     public string ClusterId { get; } = "glance-test-" + Guid.NewGuid().ToString("N")[..8];
 
