@@ -12,7 +12,9 @@
 #     and the service validating tokens against it, and drives it with the openstack CLI,
 #     glanceclient and openstacksdk as three users (scripts/keystone-e2e.sh);
 #  5. runs Tempest's image tests (tempest.api.image, Debian's tempest) against the service behind
-#     that Keystone: every test the real Glance 25.1 passes must pass (scripts/tempest/run.sh).
+#     that Keystone: every test the real Glance 25.1 passes must pass (scripts/tempest/run.sh);
+#  6. the same Tempest tests against the azure profile's cluster (2 silos and an API node on
+#     Azurite, scripts/cluster.sh), every node validating tokens against that Keystone.
 # The last line is "N passed, M failed" over all of it; the exit code is non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -104,6 +106,10 @@ echo "== Tempest image tests through Keystone"
 bash scripts/tempest/run.sh | tee "$results/tempest-run.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
+echo "== Tempest image tests through Keystone, against a cluster (azure profile)"
+TEMPEST_PROFILE=cluster TEMPEST_RESULTS="$results/tempest-cluster" bash scripts/tempest/run.sh | tee "$results/tempest-cluster-run.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
 python3 - "$results" <<'PY'
 import glob, re, sys, xml.etree.ElementTree as ET
 root = sys.argv[1]
@@ -128,6 +134,11 @@ if tempest:
     passed += int(tempest[-1][0]); failed += int(tempest[-1][1])
 else:
     failed += 1  # the Tempest run did not report: a failure
+tempest_cluster = re.findall(r"^(\d+) passed, (\d+) failed$", open(f"{root}/tempest-cluster-run.log").read(), re.M)
+if tempest_cluster:
+    passed += int(tempest_cluster[-1][0]); failed += int(tempest_cluster[-1][1])
+else:
+    failed += 1  # the cluster's Tempest run did not report: a failure
 if trx_files == 0:
     failed += 1  # no xunit results at all is a failure, not a pass
 print(f"{passed} passed, {failed} failed")

@@ -25,6 +25,9 @@
 #   TEMPEST_REGEX    tests to run (default ^tempest\.api\.image); only matching expected tests count
 #   TEMPEST_TIMEOUT  longest tempest run in seconds (default 1800)
 #   TEMPEST_BUILD=1  rebuild the service (dotnet build Api -c Release) even when it is built
+#   TEMPEST_PROFILE  embedded (default: one process, SQLite and files) or cluster: the azure
+#                    profile, scripts/cluster.sh up --silos 2 --api 1 (Azurite), Tempest against
+#                    API node 1, every node validating tokens against the same Keystone
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,7 +39,9 @@ RES="${TEMPEST_RESULTS:-$REPO/TestResults/tempest}"
 REGEX="${TEMPEST_REGEX:-^tempest\.api\.image}"
 DLL="$REPO/Api/bin/Release/net10.0/Glance.Api.dll"
 TMP="$(mktemp -d /tmp/tempest-run.XXXXXX)"
-SERVER_PID="" IMAGES_PID="" KEYSTONE_STARTED=0
+SERVER_PID="" IMAGES_PID="" KEYSTONE_STARTED=0 CLUSTER_STARTED=0 CLUSTER_BASE=""
+PROFILE="${TEMPEST_PROFILE:-embedded}"
+case "$PROFILE" in embedded | cluster) ;; *) echo "TEMPEST_PROFILE must be embedded or cluster, not '$PROFILE'" >&2; exit 2 ;; esac
 
 log() { echo "# $*"; }
 
@@ -51,6 +56,8 @@ stop_group() {
 
 cleanup() {
     [[ -n "$SERVER_PID" ]] && stop_group "$SERVER_PID"
+    [[ "$CLUSTER_STARTED" == 1 ]] && cp "$TMP"/cluster/logs/*.log "$RES/" 2>/dev/null
+    [[ "$CLUSTER_STARTED" == 1 ]] && { CLUSTER_DIR="$TMP/cluster" CLUSTER_PORT_BASE="$CLUSTER_BASE" bash "$REPO/scripts/cluster.sh" down >&2 || true; }
     [[ -n "$IMAGES_PID" ]] && stop_group "$IMAGES_PID"
     [[ "$KEYSTONE_STARTED" == 1 ]] && { bash "$REPO/scripts/keystone.sh" down >&2 || true; }
     rm -rf "$TMP"
@@ -101,7 +108,28 @@ HTTP_IMAGE="http://127.0.0.1:$images_port/cirros.img"
 
 # --- 3. Keystone, with the service's URL as the image endpoint ----------------------------------
 
-port=$(free_port)
+if [[ "$PROFILE" == cluster ]]; then
+    # cluster.sh puts API node 1 on BASE+201 (and the rest of the cluster on BASE+1..302): a base
+    # whose ports are all free, so that Keystone's catalog can name the API node before it runs.
+    CLUSTER_BASE=$("$PY" - <<'PORTS'
+import random, socket
+def free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port)); return True
+        except OSError:
+            return False
+for _ in range(50):
+    base = random.randrange(16000, 28000, 400)
+    if all(free(base + o) for o in (1, 2, 101, 102, 201, 251, 252, 300, 301, 302)):
+        print(base); break
+PORTS
+)
+    [[ -n "$CLUSTER_BASE" ]] || abort "no free port range for the cluster"
+    port=$((CLUSTER_BASE + 201))
+else
+    port=$(free_port)
+fi
 GLANCE_URL="http://127.0.0.1:$port"
 log "Keystone: scripts/keystone.sh up $GLANCE_URL"
 KS_ENV="$(bash "$REPO/scripts/keystone.sh" up "$GLANCE_URL")" || abort "scripts/keystone.sh up failed: no Keystone"
@@ -116,29 +144,48 @@ if [[ "${TEMPEST_BUILD:-0}" == 1 || ! -s "$DLL" ]]; then
     (cd "$REPO" && nice -n 10 dotnet build Api -c Release -nologo -v q) >"$RES/build.log" 2>&1 \
         || { tail -20 "$RES/build.log" >&2; abort "the service does not build"; }
 fi
-silo_port=$(free_port)
-mkdir -p "$TMP/data"
-log "starting Glance.Orleans on $GLANCE_URL (silo $silo_port, data $TMP/data), validating tokens against $KEYSTONE_URL"
-(
-    # The service's credentials through the environment, not the command line (ps shows that).
-    export Glance__Identity__Keystone__Url="$KEYSTONE_URL" \
-        Glance__Identity__Keystone__Username="$KEYSTONE_SERVICE_USER" \
-        Glance__Identity__Keystone__Password="$KEYSTONE_SERVICE_PASSWORD" \
-        Glance__Identity__Keystone__Project="$KEYSTONE_SERVICE_PROJECT"
-    # Format inspection off, as in the Glance 25.1 that expected-pass.txt was calibrated on: this
-    # Tempest (Debian 12's) uploads random bytes declared qcow2 and vhd (ListUserImagesTest),
-    # which current Glance and our default refuse. TEMPEST_FORMAT_INSPECTION=true turns it on.
-    exec setsid dotnet "$DLL" --urls "$GLANCE_URL" --Glance:DataDirectory="$TMP/data" \
-        --Glance:SiloPort="$silo_port" --Glance:GatewayPort=0 \
-        --Glance:Import:AllowedPorts:0="$images_port" --Glance:Import:AllowedHosts:0=127.0.0.1 \
-        --Glance:Extensions:format-inspection:Enabled="${TEMPEST_FORMAT_INSPECTION:-false}"
-) </dev/null >"$RES/service.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 240); do
-    curl -sf -o /dev/null -m 3 "$GLANCE_URL/versions" && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { tail -30 "$RES/service.log" >&2; abort "the service exited during start-up"; }
-    sleep 0.5
-done
+if [[ "$PROFILE" == cluster ]]; then
+    log "starting a cluster (scripts/cluster.sh up --silos 2 --api 1, port base $CLUSTER_BASE), API node 1 on $GLANCE_URL, validating tokens against $KEYSTONE_URL"
+    CLUSTER_STARTED=1
+    # The same settings as the embedded run below; the credentials through the environment,
+    # which every node inherits.
+    if ! (export Glance__Identity__Keystone__Url="$KEYSTONE_URL" \
+            Glance__Identity__Keystone__Username="$KEYSTONE_SERVICE_USER" \
+            Glance__Identity__Keystone__Password="$KEYSTONE_SERVICE_PASSWORD" \
+            Glance__Identity__Keystone__Project="$KEYSTONE_SERVICE_PROJECT" \
+            CLUSTER_DIR="$TMP/cluster" CLUSTER_PORT_BASE="$CLUSTER_BASE" CLUSTER_ID="tempest-$$" \
+            CLUSTER_SETTINGS="--Glance:Import:AllowedPorts:0=$images_port --Glance:Import:AllowedHosts:0=127.0.0.1 --Glance:Extensions:format-inspection:Enabled=${TEMPEST_FORMAT_INSPECTION:-false}"
+          bash "$REPO/scripts/cluster.sh" up --silos 2 --api 1) >"$RES/cluster.log" 2>&1; then
+        tail -30 "$RES/cluster.log" >&2
+        cp "$TMP"/cluster/logs/*.log "$RES/" 2>/dev/null || true
+        abort "scripts/cluster.sh up failed"
+    fi
+fi
+if [[ "$PROFILE" == embedded ]]; then
+    silo_port=$(free_port)
+    mkdir -p "$TMP/data"
+    log "starting Glance.Orleans on $GLANCE_URL (silo $silo_port, data $TMP/data), validating tokens against $KEYSTONE_URL"
+    (
+        # The service's credentials through the environment, not the command line (ps shows that).
+        export Glance__Identity__Keystone__Url="$KEYSTONE_URL" \
+            Glance__Identity__Keystone__Username="$KEYSTONE_SERVICE_USER" \
+            Glance__Identity__Keystone__Password="$KEYSTONE_SERVICE_PASSWORD" \
+            Glance__Identity__Keystone__Project="$KEYSTONE_SERVICE_PROJECT"
+        # Format inspection off, as in the Glance 25.1 that expected-pass.txt was calibrated on: this
+        # Tempest (Debian 12's) uploads random bytes declared qcow2 and vhd (ListUserImagesTest),
+        # which current Glance and our default refuse. TEMPEST_FORMAT_INSPECTION=true turns it on.
+        exec setsid dotnet "$DLL" --urls "$GLANCE_URL" --Glance:DataDirectory="$TMP/data" \
+            --Glance:SiloPort="$silo_port" --Glance:GatewayPort=0 \
+            --Glance:Import:AllowedPorts:0="$images_port" --Glance:Import:AllowedHosts:0=127.0.0.1 \
+            --Glance:Extensions:format-inspection:Enabled="${TEMPEST_FORMAT_INSPECTION:-false}"
+    ) </dev/null >"$RES/service.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 240); do
+        curl -sf -o /dev/null -m 3 "$GLANCE_URL/versions" && break
+        kill -0 "$SERVER_PID" 2>/dev/null || { tail -30 "$RES/service.log" >&2; abort "the service exited during start-up"; }
+        sleep 0.5
+    done
+fi
 curl -sf -o /dev/null -m 3 "$GLANCE_URL/versions" || abort "the service did not answer $GLANCE_URL/versions in 120 s"
 curl -sf -o /dev/null -m 3 "$HTTP_IMAGE" || abort "the image server does not answer $HTTP_IMAGE"
 
