@@ -9,7 +9,7 @@ namespace Glance.Grains.Catalog;
 /// One shard of the image index. Image grains keep their entries current; entries carry
 /// the image's version, so a late or repeated update never overwrites a newer one.
 /// </summary>
-[Alias("glance.ICatalogShardGrain")]
+[Alias("glance.ICatalogShardGrain"), Hosting.SiloOnly]
 public interface ICatalogShardGrain : IGrainWithIntegerKey
 {
     /// <summary>Stores an image's entry unless the shard already has a newer version.</summary>

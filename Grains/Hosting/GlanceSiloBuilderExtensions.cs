@@ -77,6 +77,8 @@ public static class GlanceSiloBuilderExtensions
             .Validate(o => o.Problem() is null, $"Invalid {RecoveryOptions.Section} settings (see RecoveryOptions.Problem)")
             .ValidateOnStart();
         silo.AddStartupTask<ClusterRepairStarter>();
+        // Cluster clients (API nodes, other Orleans services) keep to the public contract.
+        silo.AddIncomingGrainCallFilter<SiloOnlyFilter>();
         silo.Services.AddHostedService<SiloLossRepairTrigger>();
         silo.AddGlanceImageData(configuration);
         return silo.AddGlanceGrains(configuration);

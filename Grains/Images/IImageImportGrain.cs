@@ -5,7 +5,7 @@ namespace Glance.Grains.Images;
 /// on the thread pool; every state change goes through these messages, so it is queued behind
 /// (never interleaved with) the requests the grain is serving. Not part of the public grain API.
 /// </summary>
-[Alias("glance.IImageImportGrain")]
+[Alias("glance.IImageImportGrain"), Hosting.SiloOnly]
 public interface IImageImportGrain : IGrainWithGuidKey
 {
     /// <summary>Marks the import's task processing; false when the import no longer belongs to this image's state.</summary>

@@ -5,7 +5,7 @@ namespace Glance.Grains.Images;
 /// clients. Kept out of <see cref="IImageGrain"/> so that <c>Grains.Interfaces</c> holds only the
 /// public contract, and a grain call filter can tell that contract from the plumbing.
 /// </summary>
-[Alias("glance.IImageMaintenanceGrain")]
+[Alias("glance.IImageMaintenanceGrain"), Hosting.SiloOnly]
 public interface IImageMaintenanceGrain : IGrainWithGuidKey
 {
     /// <summary>

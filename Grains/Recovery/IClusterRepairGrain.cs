@@ -10,7 +10,7 @@ namespace Glance.Grains.Recovery;
 /// Every silo asks for a pass when it starts; an Orleans reminder asks again every
 /// <see cref="RecoveryOptions.Interval"/> on whichever silo is alive. Internal: not part of the public API.
 /// </summary>
-[Alias("glance.IClusterRepairGrain")]
+[Alias("glance.IClusterRepairGrain"), Hosting.SiloOnly]
 public interface IClusterRepairGrain : IGrainWithStringKey
 {
     /// <summary>Starts a pass (full or incremental, as <see cref="RepairWatermark.ReadFrom"/> says) unless one is running or one finished less than <see cref="RecoveryOptions.MinimumGap"/> ago; returns at once.</summary>

@@ -4,7 +4,7 @@ namespace Glance.Grains.Tasks;
 /// What the import flow and start-up recovery tell a task grain. Not part of the public grain API:
 /// a task's status is only ever reported by the grain that runs it (its image).
 /// </summary>
-[Alias("glance.ITaskRecorder")]
+[Alias("glance.ITaskRecorder"), Hosting.SiloOnly]
 public interface ITaskRecorder : IGrainWithGuidKey
 {
     /// <summary>
@@ -35,7 +35,7 @@ public interface ITaskRecorder : IGrainWithGuidKey
 }
 
 /// <summary>An image's side of its tasks: what a task grain asks to catch up after a crash.</summary>
-[Alias("glance.IImageTaskSource")]
+[Alias("glance.IImageTaskSource"), Hosting.SiloOnly]
 public interface IImageTaskSource : IGrainWithGuidKey
 {
     /// <summary>
@@ -58,7 +58,7 @@ public interface IImageTaskSource : IGrainWithGuidKey
 /// shards, <see cref="Catalog.CatalogLayout"/>), kept in memory and in an <see cref="ITaskIndexStore"/>.
 /// Entries carry the task grain's version, so a late or repeated update never overwrites a newer one.
 /// </summary>
-[Alias("glance.ITaskShardGrain")]
+[Alias("glance.ITaskShardGrain"), Hosting.SiloOnly]
 public interface ITaskShardGrain : IGrainWithIntegerKey
 {
     /// <summary>Stores a task's entry unless the shard already has a newer version.</summary>

@@ -11,7 +11,7 @@ namespace Glance.Grains.Templates;
 // over a shard rather than the image catalog's ordered index.
 
 /// <summary>One shard of the template index (plumbing between template grains and the catalog).</summary>
-[Alias("glance.ITemplateShardGrain")]
+[Alias("glance.ITemplateShardGrain"), Hosting.SiloOnly]
 public interface ITemplateShardGrain : IGrainWithIntegerKey
 {
     /// <summary>Stores an entry unless the shard has a newer version.</summary>
@@ -28,7 +28,7 @@ public interface ITemplateShardGrain : IGrainWithIntegerKey
 }
 
 /// <summary>Has a template grain send its entry to its index shard again (start-up repair).</summary>
-[Alias("glance.ITemplateMaintenanceGrain")]
+[Alias("glance.ITemplateMaintenanceGrain"), Hosting.SiloOnly]
 public interface ITemplateMaintenanceGrain : IGrainWithGuidKey
 {
     /// <summary>Publishes the template's current entry (a no-op for an id never used).</summary>

@@ -1,0 +1,39 @@
+using System.Reflection;
+
+namespace Glance.Grains.Hosting;
+
+/// <summary>
+/// Marks a grain interface of the service's own plumbing (catalog shards, recovery and
+/// maintenance verbs, task bookkeeping): only the silos call it, from their grains and their
+/// start-up tasks. <see cref="SiloOnlyFilter"/> refuses a cluster client's call to it.
+/// </summary>
+[AttributeUsage(AttributeTargets.Interface, Inherited = false)]
+public sealed class SiloOnlyAttribute : Attribute;
+
+/// <summary>
+/// Refuses calls to <see cref="SiloOnlyAttribute"/> interfaces that come from a cluster client
+/// (an API node, or another Orleans service such as samples/DirectClient), so such a client
+/// can use only the public contract (<c>Grains.Interfaces</c>) and the few internal verbs an API
+/// node needs. Calls from grains and from a silo's own hosted client (its start-up tasks) pass.
+/// This keeps well-behaved clients on the contract; it is not a security boundary: the client id
+/// is the client's to choose, so the cluster certificate stays the boundary (README).
+/// </summary>
+public sealed class SiloOnlyFilter : IIncomingGrainCallFilter
+{
+    // Orleans names every client "sys.client/{key}", and a silo's hosted client's key is
+    // "hosted-{silo address}".
+    private const string ClientType = "sys.client";
+    private const string HostedClientPrefix = "hosted-";
+
+    public Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (context.InterfaceMethod?.DeclaringType?.GetCustomAttribute<SiloOnlyAttribute>() is not null
+            && context.SourceId is { } source
+            && source.Type.ToString() == ClientType
+            && !source.Key.ToString().StartsWith(HostedClientPrefix, StringComparison.Ordinal))
+        {
+            throw GlanceException.Forbidden($"{context.InterfaceMethod.DeclaringType.Name} is the service's own plumbing: only its silos call it.");
+        }
+        return context.Invoke();
+    }
+}
