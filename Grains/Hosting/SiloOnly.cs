@@ -22,17 +22,20 @@ public sealed class SiloOnlyFilter : IIncomingGrainCallFilter
 {
     // Orleans names every client "sys.client/{key}", and a silo's hosted client's key is
     // "hosted-{silo address}".
-    private const string ClientType = "sys.client";
+    private static readonly GrainType ClientType = GrainType.Create("sys.client");
     private const string HostedClientPrefix = "hosted-";
+
+    // Runs on every grain call: the attribute is read once per interface, and only for clients' calls.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, bool> s_siloOnly = new();
 
     public Task Invoke(IIncomingGrainCallContext context)
     {
-        if (context.InterfaceMethod?.DeclaringType?.GetCustomAttribute<SiloOnlyAttribute>() is not null
-            && context.SourceId is { } source
-            && source.Type.ToString() == ClientType
+        if (context.SourceId is { } source && source.Type.Equals(ClientType)
+            && context.InterfaceMethod?.DeclaringType is { } contract
+            && s_siloOnly.GetOrAdd(contract, type => type.GetCustomAttribute<SiloOnlyAttribute>() is not null)
             && !source.Key.ToString().StartsWith(HostedClientPrefix, StringComparison.Ordinal))
         {
-            throw GlanceException.Forbidden($"{context.InterfaceMethod.DeclaringType.Name} is the service's own plumbing: only its silos call it.");
+            throw GlanceException.Forbidden($"{contract.Name} is the service's own plumbing: only its silos call it.");
         }
         return context.Invoke();
     }

@@ -130,6 +130,8 @@ public sealed class AzureBlobImageDataStore : IImageDataStore
         catch (Exception exception)
         {
             await RemoveOwnCommitAsync(blob, uploadId);
+            // A bare IOException is the source's (a client's body that broke off): the SDK reports
+            // its own failures, after its tries, as RequestFailedException or AggregateException.
             if (StorageUnavailableException.IsOutage(exception, cancellationToken) && exception is not IOException)
             {
                 throw new StorageUnavailableException(key, exception);
