@@ -119,6 +119,16 @@ for path in glob.glob(f"{root}/trx/*.trx"):
     passed += int(counters.get("passed", 0))
     failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0)) + int(counters.get("aborted", 0))
 trx_files = len(glob.glob(f"{root}/trx/*.trx"))
+# The failed tests by name, with their message's first lines, so that the end of the log says
+# which one failed (the console output of a long run is often seen only by its tail).
+for path in glob.glob(f"{root}/trx/*.trx"):
+    for result in ET.parse(path).getroot().iter("{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}UnitTestResult"):
+        if result.get("outcome") not in ("Passed", "NotExecuted"):
+            message = result.find(".//{*}Message")
+            lines = (message.text or "").strip().splitlines()[:6] if message is not None else []
+            print(f"FAILED {result.get('testName')} ({result.get('duration')})")
+            for line in lines:
+                print(f"    {line[:300]}")
 e2e = re.findall(r"^(\d+) passed, (\d+) failed$", open(f"{root}/e2e.log").read(), re.M)
 if e2e:
     passed += int(e2e[-1][0]); failed += int(e2e[-1][1])
