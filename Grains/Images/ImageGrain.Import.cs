@@ -71,11 +71,12 @@ public sealed partial class ImageGrain : IImageTaskSource
     }
 
     /// <inheritdoc />
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         // The run stops and deletes what it wrote; the next activation rolls the image back.
         _running?.Cancel.Cancel();
-        return base.OnDeactivateAsync(reason, cancellationToken);
+        await SendCatalogEntryOnceMoreAsync();
+        await base.OnDeactivateAsync(reason, cancellationToken);
     }
 
     async Task IImageGrain.ImportAsync(Caller caller, ImportRequest request)

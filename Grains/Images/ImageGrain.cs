@@ -879,7 +879,26 @@ public sealed partial class ImageGrain(
     /// </summary>
     private static readonly TimeSpan CatalogCallTimeout = TimeSpan.FromSeconds(5);
 
-    private async Task PublishAsync(string? previousOwner)
+    private Task PublishAsync(string? previousOwner) => PublishAsync(previousOwner, retryLater: true);
+
+    /// <summary>
+    /// The catalog retry is a timer, and a timer ends with its activation: a silo that stops
+    /// gracefully deactivates every grain on it, and an image whose entry was still behind (its
+    /// shard was on the same silo and refused or timed out) would stay unlisted until the next
+    /// repair pass. So the last chance is taken here, once, bounded like any publish.
+    /// </summary>
+    private async Task SendCatalogEntryOnceMoreAsync()
+    {
+        if (_catalogRetry is null)
+        {
+            return;
+        }
+        _catalogRetry.Dispose();
+        _catalogRetry = null;
+        await PublishAsync(state.State.Owner, retryLater: false);
+    }
+
+    private async Task PublishAsync(string? previousOwner, bool retryLater)
     {
         var current = state.State;
         var shard = this.CatalogShards().Of(current.Owner, Id);
@@ -912,6 +931,10 @@ public sealed partial class ImageGrain(
             }
             _catalogRetry?.Dispose();
             _catalogRetry = null;
+        }
+        catch (Exception exception) when (!retryLater)
+        {
+            logger.LogError(exception, "Catalog update for image {ImageId} failed as its activation ended; the next repair pass sends it again", Id);
         }
         catch (Exception exception)
         {

@@ -107,7 +107,9 @@ public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output)
             await _cluster.RunAsync(TimeSpan.FromMinutes(1), "add", "silo");
         });
         Report(load);
-        foreach (var line in _cluster.LogLines(l => l.Contains("answered 5", StringComparison.Ordinal)).Take(20))
+        // The 503s the API nodes retried, and the catalog updates the stop interrupted (each must be sent again).
+        foreach (var line in _cluster.LogLines(l => l.Contains("answered 5", StringComparison.Ordinal)).Take(20)
+                     .Concat(_cluster.LogLines(l => l.Contains("Catalog update for image", StringComparison.Ordinal)).Take(20)))
         {
             output.WriteLine("  " + (line.Length > 600 ? line[..600] : line));
         }
@@ -306,7 +308,13 @@ public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output)
             {
                 Assert.Equal("queued", imageStatus);
             }
-            Assert.All(listedByNode, listed => Assert.Contains(id, listed));
+            if (listedByNode.Any(listed => !listed.Contains(id)))
+            {
+                // What the nodes said of it (the cluster's logs are gone with the test).
+                var said = _cluster.LogLines(l => l.Contains(id.ToString("N"), StringComparison.Ordinal) || l.Contains(id.ToString(), StringComparison.Ordinal)).Take(40);
+                Assert.Fail($"acknowledged image {id} is not listed by every node (listed by: "
+                    + string.Join(", ", listedByNode.Select((listed, k) => $"api-{k + 1} {listed.Contains(id)}")) + ")\n" + string.Join('\n', said));
+            }
         }
         foreach (var id in listedByNode[0])
         {

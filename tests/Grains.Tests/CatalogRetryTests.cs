@@ -10,7 +10,8 @@ namespace Glance.Grains.Tests;
 /// An image write stands when its catalog update fails, and a timer sends the update again. When
 /// the owner changed more than once meanwhile (A to B to C), every former owner's shard may hold
 /// an entry: the retry removes each of them, so no former owner goes on listing an image it no
-/// longer owns (a member of A would otherwise see C's private image in its list).
+/// longer owns (a member of A would otherwise see C's private image in its list). The timer ends
+/// with the image's activation, so an activation that ends still behind sends its entry then.
 /// </summary>
 public sealed class CatalogRetryTests : IDisposable
 {
@@ -51,6 +52,36 @@ public sealed class CatalogRetryTests : IDisposable
         Assert.DoesNotContain(image.Id, await ListedAsync(cluster, a));
         Assert.DoesNotContain(image.Id, await ListedAsync(cluster, b));
         Assert.Contains(image.Id, await ListedAsync(cluster, c));
+    }
+
+    [Fact]
+    public async Task An_entry_still_behind_when_its_image_deactivates_is_sent_as_it_goes()
+    {
+        var outage = new ShardWriteOutage { Failing = true };
+        await using var cluster = await GlanceTestCluster.StartAsync(_directory.Path,
+            configure: silo => silo.Services.AddSingleton(outage).AddSingleton<IIncomingGrainCallFilter>(outage));
+        var project = NewProject("p");
+        var image = await cluster.CreateAsync(Caller.Member(project), ImageDraft.Empty);
+
+        // The create and the retry timer's first tick (1 s) refused; its next tick is 5 s later.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (outage.Refused < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        Assert.True(outage.Refused >= 2, $"the shards refused {outage.Refused} write(s)");
+        Assert.DoesNotContain(image.Id, await ListedAsync(cluster, project));
+
+        // The activation ends (as every grain's does on a silo's graceful stop) before the timer's
+        // next tick: the timer ends with it, so only the deactivation can send the entry.
+        outage.Failing = false;
+        await cluster.Client.GetGrain<IImageGrain>(image.Id).AsReference<Orleans.Core.Internal.IGrainManagementExtension>().DeactivateOnIdle();
+        deadline = DateTime.UtcNow.AddSeconds(3);
+        while (!(await ListedAsync(cluster, project)).Contains(image.Id) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        Assert.Contains(image.Id, await ListedAsync(cluster, project));
     }
 
     /// <summary>What a member of <paramref name="project"/> lists.</summary>
