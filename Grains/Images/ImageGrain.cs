@@ -29,7 +29,7 @@ public sealed partial class ImageGrain(
     // The view is rebuilt only after a change: GETs are the hot path.
     private ImageRecord? _view;
     private ImmutableDictionary<string, MemberStatus>? _memberStatuses;
-    private IGrainTimer? _catalogRetry;
+    private readonly Catalog.PublishRetry _catalogRetry = new();
     private readonly HashSet<string?> _formerOwners = [];
     private IGrainTimer? _uploadLeaseCheck;
     private DateTimeOffset _uploadLeaseEnds;
@@ -881,22 +881,8 @@ public sealed partial class ImageGrain(
 
     private Task PublishAsync(string? previousOwner) => PublishAsync(previousOwner, retryLater: true);
 
-    /// <summary>
-    /// The catalog retry is a timer, and a timer ends with its activation: a silo that stops
-    /// gracefully deactivates every grain on it, and an image whose entry was still behind (its
-    /// shard was on the same silo and refused or timed out) would stay unlisted until the next
-    /// repair pass. So the last chance is taken here, once, bounded like any publish.
-    /// </summary>
-    private async Task SendCatalogEntryOnceMoreAsync()
-    {
-        if (_catalogRetry is null)
-        {
-            return;
-        }
-        _catalogRetry.Dispose();
-        _catalogRetry = null;
-        await PublishAsync(state.State.Owner, retryLater: false);
-    }
+    /// <summary>As the activation ends (a silo's graceful stop ends them all), an entry still behind gets its last chance (<see cref="Catalog.PublishRetry"/>).</summary>
+    private Task SendCatalogEntryOnceMoreAsync() => _catalogRetry.LastChanceAsync(() => PublishAsync(state.State.Owner, retryLater: false));
 
     private async Task PublishAsync(string? previousOwner, bool retryLater)
     {
@@ -929,8 +915,7 @@ public sealed partial class ImageGrain(
             {
                 await catalog.UpsertAsync(new CatalogEntry(View, MemberStatuses(), current.Version)).WaitAsync(CatalogCallTimeout);
             }
-            _catalogRetry?.Dispose();
-            _catalogRetry = null;
+            _catalogRetry.Stop();
         }
         catch (Exception exception) when (!retryLater)
         {
@@ -940,9 +925,7 @@ public sealed partial class ImageGrain(
         {
             // The image write stands; the catalog catches up when the retry succeeds.
             logger.LogWarning(exception, "Catalog update for image {ImageId} failed; retrying", Id);
-            _catalogRetry ??= this.RegisterGrainTimer(
-                _ => PublishAsync(state.State.Owner),
-                new GrainTimerCreationOptions(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)) { KeepAlive = true });
+            _catalogRetry.Start(this, () => PublishAsync(state.State.Owner));
         }
     }
 

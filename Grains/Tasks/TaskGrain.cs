@@ -46,7 +46,7 @@ public sealed class TaskGrain(
     private const string InternalError = "Task failed due to Internal Error";
 
     private IGrainTimer? _work;
-    private IGrainTimer? _publishRetry;
+    private readonly PublishRetry _publishRetry = new();
 
     private Guid Id => this.GetPrimaryKey();
 
@@ -59,6 +59,15 @@ public sealed class TaskGrain(
             Schedule(CatchUpAsync);
         }
         return base.OnActivateAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // The retry timer ends with this activation (a silo's graceful stop ends them all): the
+        // entry's last chance before the next repair pass.
+        await _publishRetry.LastChanceAsync(() => PublishAsync(retryLater: false));
+        await base.OnDeactivateAsync(reason, cancellationToken);
     }
 
     async Task<ImageTask> ITaskGrain.CreateAsync(Caller caller, CreateTaskRequest request)
@@ -295,7 +304,7 @@ public sealed class TaskGrain(
     /// Sends the task's entry to its index shard. On failure a timer retries; a crash before it
     /// succeeds is repaired by start-up recovery (the stored version is ahead of the entry's).
     /// </summary>
-    private async Task PublishAsync()
+    private async Task PublishAsync(bool retryLater = true)
     {
         if (state.State.Task is not { } task)
         {
@@ -304,15 +313,16 @@ public sealed class TaskGrain(
         try
         {
             await GrainFactory.GetGrain<ITaskShardGrain>(this.CatalogShards().Of(task.Owner, Id)).UpsertAsync(TaskEntry.Of(task, state.State.Version));
-            _publishRetry?.Dispose();
-            _publishRetry = null;
+            _publishRetry.Stop();
+        }
+        catch (Exception exception) when (!retryLater)
+        {
+            logger.LogError(exception, "Index update for task {TaskId} failed as its activation ended; the next repair pass sends it again", Id);
         }
         catch (Exception exception)
         {
             logger.LogWarning(exception, "Index update for task {TaskId} failed; retrying", Id);
-            _publishRetry ??= this.RegisterGrainTimer(
-                _ => PublishAsync(),
-                new GrainTimerCreationOptions(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)) { KeepAlive = true });
+            _publishRetry.Start(this, () => PublishAsync());
         }
     }
 

@@ -28,7 +28,7 @@ public sealed class TemplateGrain(
 
     private TemplateView? _view;
     private ImmutableDictionary<string, MemberStatus>? _memberStatuses;
-    private IGrainTimer? _indexRetry;
+    private readonly PublishRetry _indexRetry = new();
 
     private Guid Id => this.GetPrimaryKey();
 
@@ -380,8 +380,17 @@ public sealed class TemplateGrain(
         await PublishAsync();
     }
 
+    /// <inheritdoc />
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // The retry timer ends with this activation (a silo's graceful stop ends them all): the
+        // entry's last chance before the next repair pass.
+        await _indexRetry.LastChanceAsync(() => PublishAsync(retryLater: false));
+        await base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
     /// <summary>Sends the entry to the template's index shard; on failure a timer retries (the write stands).</summary>
-    private async Task PublishAsync()
+    private async Task PublishAsync(bool retryLater = true)
     {
         var current = state.State;
         var shard = GrainFactory.GetGrain<ITemplateShardGrain>(this.CatalogShards().Of(current.Owner, Id));
@@ -395,15 +404,16 @@ public sealed class TemplateGrain(
             {
                 await shard.UpsertAsync(new TemplateEntry(View.Template, MemberStatuses(), current.Version)).WaitAsync(IndexCallTimeout);
             }
-            _indexRetry?.Dispose();
-            _indexRetry = null;
+            _indexRetry.Stop();
+        }
+        catch (Exception exception) when (!retryLater)
+        {
+            logger.LogError(exception, "Index update for template {TemplateId} failed as its activation ended; the next repair pass sends it again", Id);
         }
         catch (Exception exception)
         {
             logger.LogWarning(exception, "Index update for template {TemplateId} failed; retrying", Id);
-            _indexRetry ??= this.RegisterGrainTimer(
-                _ => PublishAsync(),
-                new GrainTimerCreationOptions(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)) { KeepAlive = true });
+            _indexRetry.Start(this, () => PublishAsync());
         }
     }
 
