@@ -20,6 +20,8 @@
 # nothing can assume one host. Needs root. Without it everything binds 127.0.0.1.
 # --tls makes a CA and a node certificate (openssl, under $CLUSTER_DIR/tls) and runs every silo and
 # API node with mutual TLS (Glance:Azure:Tls): a client without a certificate of that CA is refused.
+# Every node gets the service key made at `up` ($CLUSTER_DIR/service.key, Glance:Azure:ServiceKeyFile):
+# a direct client, which has no key, is refused the service's internal grain interfaces.
 #
 # Environment: CLUSTER_DIR (default ./.cluster: state, logs, Azurite's files), CLUSTER_PORT_BASE
 # (default 12100: silo K on BASE+K, its gateway on BASE+100+K, API node K's HTTP on BASE+200+K,
@@ -133,9 +135,15 @@ tls_settings() {
     --Glance:Azure:Tls:CaFile="$CLUSTER_DIR/tls/ca.pem"
 }
 
+make_service_key() { # the service's own key: its silos and API nodes get it, direct clients never
+  [ -f "$CLUSTER_DIR/service.key" ] && return 0
+  mkdir -p "$CLUSTER_DIR"
+  (umask 077; openssl rand -base64 32 > "$CLUSTER_DIR/service.key")
+}
+
 common_settings() {
   echo --Glance:Profile=azure "--Glance:Azure:ConnectionString=$(connection_string)" --Glance:ClusterId="$CLUSTER_ID" \
-    $(tls_settings) ${CLUSTER_SETTINGS:-}
+    --Glance:Azure:ServiceKeyFile="$CLUSTER_DIR/service.key" $(tls_settings) ${CLUSTER_SETTINGS:-}
 }
 
 start_node() { # kind k
@@ -230,7 +238,7 @@ down() {
     rm -f "$CLUSTER_DIR/netns"
   fi
   rm -f "$CLUSTER_DIR"/*.list
-  rm -rf "$CLUSTER_DIR/tls"
+  rm -rf "$CLUSTER_DIR/tls" "$CLUSTER_DIR/service.key"
 }
 
 up() {
@@ -254,6 +262,7 @@ up() {
     }
     touch "$CLUSTER_DIR/netns"
   fi
+  make_service_key
   start_azurite
   for k in $(seq "$silos"); do start_node silo "$k"; done
   for k in $(seq "$silos"); do wait_silo "$k"; done

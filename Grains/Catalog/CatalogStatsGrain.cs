@@ -4,7 +4,7 @@ namespace Glance.Grains.Catalog;
 // need not know the layout, the silo answers with its own.
 
 /// <summary>What the catalog's shards hold, for the metrics.</summary>
-[Alias("glance.ICatalogStatsGrain")]
+[Alias("glance.ICatalogStatsGrain"), Hosting.ServiceNodesOnly]
 public interface ICatalogStatsGrain : IGrainWithIntegerKey
 {
     /// <summary>For each shard (index = shard key), how many images it lists in each status.</summary>

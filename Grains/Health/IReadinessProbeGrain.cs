@@ -4,7 +4,7 @@ namespace Glance.Grains.Health;
 /// What <c>/readyz</c> asks first: that a grain answers at all (the silo, or the cluster through a
 /// gateway). Stateless, so its answer does not depend on storage. Internal: not part of the public API.
 /// </summary>
-[Alias("glance.IClusterPingGrain")]
+[Alias("glance.IClusterPingGrain"), Hosting.ServiceNodesOnly]
 public interface IClusterPingGrain : IGrainWithIntegerKey
 {
     /// <summary>Answers at once.</summary>
@@ -24,7 +24,7 @@ public sealed class ClusterPingGrain : Grain, IClusterPingGrain
 /// What <c>/readyz</c> asks next: that grain storage takes a write. One per API node (keyed by
 /// node), so a probe activates wherever the cluster places it. Internal: not part of the public API.
 /// </summary>
-[Alias("glance.IReadinessProbeGrain")]
+[Alias("glance.IReadinessProbeGrain"), Hosting.ServiceNodesOnly]
 public interface IReadinessProbeGrain : IGrainWithStringKey
 {
     /// <summary>Writes this grain's state (a timestamp) through the service's grain storage.</summary>

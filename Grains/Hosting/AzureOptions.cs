@@ -27,6 +27,17 @@ public sealed class AzureOptions
     /// <summary>Blob container of the grains' state, one blob per grain.</summary>
     public string GrainStateContainer { get; set; } = "glance-grain-state";
 
+    /// <summary>
+    /// A file holding the service's own key (at least 32 characters), given to its silos and API
+    /// nodes only, never to other Orleans services. When set, a cluster client's call to the
+    /// service's internal verbs must carry it (<see cref="ServiceKey"/>); when not, a stock client
+    /// holding the cluster certificate can call the internal verbs that API nodes use.
+    /// </summary>
+    public string? ServiceKeyFile { get; set; }
+
+    /// <summary>The key in <see cref="ServiceKeyFile"/> (trimmed), or null when none is set.</summary>
+    public string? ReadServiceKey() => string.IsNullOrWhiteSpace(ServiceKeyFile) ? null : File.ReadAllText(ServiceKeyFile).Trim();
+
     /// <summary>Why the options cannot be used, or null when they can.</summary>
     public string? Problem() =>
         string.IsNullOrWhiteSpace(ConnectionString)
@@ -36,6 +47,9 @@ public sealed class AzureOptions
             : !IsTableName(RemindersTable) ? $"{Section}:RemindersTable '{RemindersTable}' is not a valid table name."
             : !IsTableName(CatalogTable) ? $"{Section}:CatalogTable '{CatalogTable}' is not a valid table name."
             : !Storage.AzureBlobImageDataStore.IsValidContainerName(GrainStateContainer) ? $"{Section}:GrainStateContainer '{GrainStateContainer}' is not a valid container name."
+            : string.IsNullOrWhiteSpace(ServiceKeyFile) ? null
+            : !File.Exists(ServiceKeyFile) ? $"{Section}:ServiceKeyFile '{ServiceKeyFile}' does not exist."
+            : ReadServiceKey()!.Length < ServiceKey.MinimumLength ? $"{Section}:ServiceKeyFile '{ServiceKeyFile}' holds fewer than {ServiceKey.MinimumLength} characters."
             : null;
 
     /// <summary>The options in <paramref name="configuration"/>, checked.</summary>

@@ -35,6 +35,10 @@ public static class GlanceClientBuilderExtensions
         // Before the extensions' filters, so that a retry runs them again.
         client.AddOutgoingGrainCallFilter<RejectedCallRetry>();
         client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = AzureCluster.ClientResponseTimeout);
+        if (azure.ReadServiceKey() is { } serviceKey)
+        {
+            client.AddServiceKey(serviceKey);
+        }
         if (ClusterTlsOptions.From(configuration) is { Enabled: true } tls)
         {
             client.UseTls(tls.LoadCertificate(), tls.Configure);

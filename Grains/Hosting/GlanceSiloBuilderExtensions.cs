@@ -78,7 +78,7 @@ public static class GlanceSiloBuilderExtensions
             .ValidateOnStart();
         silo.AddStartupTask<ClusterRepairStarter>();
         // Cluster clients (API nodes, other Orleans services) keep to the public contract.
-        silo.AddIncomingGrainCallFilter<SiloOnlyFilter>();
+        silo.AddInternalInterfaceGuard(azure.ReadServiceKey());
         silo.Services.AddHostedService<SiloLossRepairTrigger>();
         silo.AddGlanceImageData(configuration);
         return silo.AddGlanceGrains(configuration);

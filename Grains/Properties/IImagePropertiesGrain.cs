@@ -5,7 +5,7 @@ namespace Glance.Grains.Properties;
 /// checked the image's visibility and ownership first), so there is no call cycle; the image grain
 /// keeps a projection of the returned set for its view and the catalog. Not part of the public API.
 /// </summary>
-[Alias("glance.IImagePropertiesGrain")]
+[Alias("glance.IImagePropertiesGrain"), Hosting.SiloOnly]
 public interface IImagePropertiesGrain : IGrainWithGuidKey
 {
     /// <summary>The whole set and its version.</summary>

@@ -1,7 +1,7 @@
 namespace Glance.Grains.Extensions.AuditEvents;
 
 /// <summary>Reads the audit log for admins (<c>GET /v2/events</c>); any silo answers.</summary>
-[Alias("glance.IAuditEventsGrain")]
+[Alias("glance.IAuditEventsGrain"), Hosting.ServiceNodesOnly]
 public interface IAuditEventsGrain : IGrainWithIntegerKey
 {
     /// <summary>A page of events, newest first; forbidden unless the caller is an admin.</summary>

@@ -6,7 +6,7 @@ namespace Glance.Grains.Extensions.ImageCache;
 /// and evictions; the image's deletion marks it purged, which the other nodes' sweeps act on.
 /// Internal to the image-cache extension.
 /// </summary>
-[Alias("glance.IImageCacheNodesGrain")]
+[Alias("glance.IImageCacheNodesGrain"), Hosting.ServiceNodesOnly]
 public interface IImageCacheNodesGrain : IGrainWithGuidKey
 {
     /// <summary>Records that <paramref name="node"/> holds the image.</summary>

@@ -6,7 +6,7 @@ namespace Glance.Grains.Extensions.Quotas;
 /// are checked one at a time against the same numbers and never exceed a limit together.
 /// Internal to the quotas extension (its filter and <c>/v2/info/usage</c>).
 /// </summary>
-[Alias("glance.IProjectQuotaGrain")]
+[Alias("glance.IProjectQuotaGrain"), Hosting.ServiceNodesOnly]
 public interface IProjectQuotaGrain : IGrainWithStringKey
 {
     /// <summary>Each key's limit and usage (reservations included).</summary>
