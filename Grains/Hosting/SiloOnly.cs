@@ -1,7 +1,7 @@
-using Microsoft.Extensions.DependencyInjection;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Glance.Grains.Hosting;
 
@@ -41,7 +41,7 @@ public sealed class ServiceKey(string? value)
     public string? Value { get; } = value;
 
     /// <summary>True when a key is configured.</summary>
-    public bool IsSet => _value is not null;
+    public bool IsSet => Value is not null;
 
     /// <summary>True when <paramref name="presented"/> is the key (compared in constant time).</summary>
     public bool Accepts(object? presented) =>
@@ -65,14 +65,17 @@ public sealed class ServiceKey(string? value)
 public sealed class ServiceKeyStamp(ServiceKey key) : IOutgoingGrainCallFilter
 {
     /// <inheritdoc />
-    public async Task Invoke(IOutgoingGrainCallContext context)
+    public Task Invoke(IOutgoingGrainCallContext context) =>
+        // Runs on every outgoing call of a silo: a public one goes straight on.
+        key.Value is { } value && context.InterfaceMethod?.DeclaringType is { } contract
+            && ServiceKey.GuardOf(contract) != ServiceKey.Guard.Public
+            ? StampedAsync(context, value)
+            : context.Invoke();
+
+    // Async so that the entry does not stay in the caller's own request context afterwards.
+    private static async Task StampedAsync(IOutgoingGrainCallContext context, string value)
     {
-        // Async so that the entry does not stay in the caller's own request context afterwards.
-        if (key.Value is { } value && context.InterfaceMethod?.DeclaringType is { } contract
-            && ServiceKey.GuardOf(contract) != ServiceKey.Guard.Public)
-        {
-            RequestContext.Set(ServiceKey.ContextKey, value);
-        }
+        RequestContext.Set(ServiceKey.ContextKey, value);
         await context.Invoke();
     }
 }

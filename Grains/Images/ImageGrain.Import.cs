@@ -75,7 +75,9 @@ public sealed partial class ImageGrain : IImageTaskSource
     {
         // The run stops and deletes what it wrote; the next activation rolls the image back.
         _running?.Cancel.Cancel();
-        await SendCatalogEntryOnceMoreAsync();
+        // The catalog retry timer ends with this activation (a silo's graceful stop ends them
+        // all): the entry's last chance before the next repair pass.
+        await _catalogRetry.LastChanceAsync(() => PublishAsync(state.State.Owner, retryLater: false));
         await base.OnDeactivateAsync(reason, cancellationToken);
     }
 

@@ -879,12 +879,7 @@ public sealed partial class ImageGrain(
     /// </summary>
     private static readonly TimeSpan CatalogCallTimeout = TimeSpan.FromSeconds(5);
 
-    private Task PublishAsync(string? previousOwner) => PublishAsync(previousOwner, retryLater: true);
-
-    /// <summary>As the activation ends (a silo's graceful stop ends them all), an entry still behind gets its last chance (<see cref="Catalog.PublishRetry"/>).</summary>
-    private Task SendCatalogEntryOnceMoreAsync() => _catalogRetry.LastChanceAsync(() => PublishAsync(state.State.Owner, retryLater: false));
-
-    private async Task PublishAsync(string? previousOwner, bool retryLater)
+    private async Task PublishAsync(string? previousOwner, bool retryLater = true)
     {
         var current = state.State;
         var shard = this.CatalogShards().Of(current.Owner, Id);
