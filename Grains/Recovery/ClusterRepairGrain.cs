@@ -381,10 +381,12 @@ public sealed class ClusterRepairStarter(IGrainFactory grains, ILogger<ClusterRe
 }
 
 /// <summary>
-/// Asks for a repair pass when a silo dies (an active member declared dead, not one that stopped
-/// gracefully): an upload whose grain and streaming node were both lost, or an import that ran on
-/// the dead silo, is then given back its lease (and undone) within minutes, not at the next hourly
-/// pass. Every surviving silo asks; the repair grain runs one pass.
+/// Asks for a repair pass when a silo leaves the cluster: one that died (an active member declared
+/// dead) lost the uploads whose grain and streaming node were both on it and the imports that ran
+/// there, which the pass gives back their lease (and undoes) within minutes, not at the next hourly
+/// pass; one that stopped gracefully may have ended an activation whose last catalog update failed
+/// (<see cref="Catalog.PublishRetry.LastChanceAsync"/>), which the pass sends again. Every surviving
+/// silo asks; the repair grain runs one pass.
 /// </summary>
 public sealed class SiloLossRepairTrigger(IClusterMembershipService membership, IGrainFactory grains, ILogger<SiloLossRepairTrigger> logger)
     : Microsoft.Extensions.Hosting.BackgroundService
@@ -398,7 +400,7 @@ public sealed class SiloLossRepairTrigger(IClusterMembershipService membership, 
             await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stoppingToken))
             {
                 if (previous is not null && snapshot.Members.Values.Any(m =>
-                        m.Status == SiloStatus.Dead && previous.GetSiloStatus(m.SiloAddress) == SiloStatus.Active))
+                        m.Status == SiloStatus.Dead && previous.GetSiloStatus(m.SiloAddress) is SiloStatus.Active or SiloStatus.ShuttingDown or SiloStatus.Stopping))
                 {
                     await RequestPassAsync();
                 }
@@ -420,7 +422,7 @@ public sealed class SiloLossRepairTrigger(IClusterMembershipService membership, 
         catch (Exception exception)
         {
             // The hourly reminder asks again.
-            logger.LogWarning("Asking for a repair pass after a silo died failed: {Error}", exception.Message);
+            logger.LogWarning("Asking for a repair pass after a silo left failed: {Error}", exception.Message);
         }
     }
 }

@@ -218,6 +218,10 @@ public sealed class AzureBlobImageDataStore : IImageDataStore
         {
             throw new IOException($"Image data '{target}' already exists.", exception);
         }
+        catch (Exception exception) when (StorageUnavailableException.IsOutage(exception, cancellationToken))
+        {
+            throw new StorageUnavailableException(target, exception);
+        }
         try
         {
             await copy.WaitForCompletionAsync(cancellationToken);
@@ -227,11 +231,15 @@ public sealed class AzureBlobImageDataStore : IImageDataStore
                 throw new IOException($"Copying image data '{source}' to '{target}' ended {properties.Value.CopyStatus}: {properties.Value.CopyStatusDescription}");
             }
         }
-        catch
+        catch (Exception exception)
         {
             // A cancelled or failed copy leaves nothing under the target.
             await IgnoreFailureAsync(() => to.AbortCopyFromUriAsync(copy.Id, cancellationToken: CancellationToken.None));
             await IgnoreFailureAsync(() => to.DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: CancellationToken.None));
+            if (StorageUnavailableException.IsOutage(exception, cancellationToken))
+            {
+                throw new StorageUnavailableException(target, exception);
+            }
             throw;
         }
     }

@@ -170,6 +170,7 @@ public sealed class AzureBlobImageDataStoreTests(AzuriteFixture azurite) : Image
         await Assert.ThrowsAsync<StorageUnavailableException>(() => store.ExistsAsync(key, CancellationToken.None));
         await Assert.ThrowsAsync<StorageUnavailableException>(() => store.DeleteAsync(key, CancellationToken.None));
         await Assert.ThrowsAsync<StorageUnavailableException>(() => store.WriteAsync(key, new MemoryStream([1, 2, 3]), CancellationToken.None));
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => store.CopyAsync(key, NewKey(), CancellationToken.None));
 
         // The caller's own cancellation stays a cancellation: nothing to answer 503 for.
         using var giveUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
