@@ -125,7 +125,7 @@ for path in glob.glob(f"{root}/trx/*.trx"):
     for result in ET.parse(path).getroot().iter("{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}UnitTestResult"):
         if result.get("outcome") not in ("Passed", "NotExecuted"):
             message = result.find(".//{*}Message")
-            lines = (message.text or "").strip().splitlines()[:6] if message is not None else []
+            lines = (message.text or "").strip().splitlines()[:30] if message is not None else []
             print(f"FAILED {result.get('testName')} ({result.get('duration')})")
             for line in lines:
                 print(f"    {line[:300]}")

@@ -29,6 +29,11 @@ public static class ServiceUnavailable
                 case OrleansMessageRejectionException or SiloUnavailableException or Orleans.Runtime.Messaging.ConnectionFailedException
                     or TimeoutException or SocketException or HttpRequestException or IOException { InnerException: SocketException }:
                     return true;
+                // A storage client's network timeout (Azure.Core throws TaskCanceledException, and after its
+                // tries an AggregateException of them, wrapped by Orleans' grain storage). The client's own
+                // going away is answered before this is asked.
+                case OperationCanceledException:
+                    return true;
                 case Azure.RequestFailedException failed when failed.Status is 0 or >= 500:
                     return true;
                 case AggregateException aggregate when aggregate.InnerExceptions.Any(Is):
@@ -41,14 +46,15 @@ public static class ServiceUnavailable
     /// <summary>
     /// True when a safe request that failed with <paramref name="exception"/> may succeed if tried
     /// once more at once: a silo's death, not a storage service that already spent its own tries
-    /// (<see cref="Grains.Storage.StorageUnavailableException"/>; a second round would double the
-    /// wait for the same 503).
+    /// (<see cref="Grains.Storage.StorageUnavailableException"/>, or a storage client's timeouts; a
+    /// second round would double the wait for the same 503).
     /// </summary>
     public static bool IsWorthRetrying(Exception exception)
     {
         for (Exception? e = exception; e is not null; e = e.InnerException)
         {
-            if (e is Grains.Storage.StorageUnavailableException)
+            if (e is Grains.Storage.StorageUnavailableException or OperationCanceledException
+                || (e is AggregateException tries && tries.InnerExceptions.Any(i => i is OperationCanceledException)))
             {
                 return false;
             }

@@ -67,7 +67,7 @@ public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output)
         Report(load);
         // Where the window goes: when the others suspected and declared the silo dead, and what the API nodes saw.
         foreach (var line in _cluster.LogLines(l => l.Contains("dead", StringComparison.OrdinalIgnoreCase)
-            || l.Contains("suspect", StringComparison.OrdinalIgnoreCase) || l.Contains("answered 5", StringComparison.Ordinal)).Take(60))
+            || l.Contains("suspect", StringComparison.OrdinalIgnoreCase) || l.Contains("answered 5", StringComparison.Ordinal)).Take(60).Concat(ServerFaults()))
         {
             output.WriteLine("  " + (line.Length > 400 ? line[..400] : line));
         }
@@ -109,7 +109,8 @@ public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output)
         Report(load);
         // The 503s the API nodes retried, and the catalog updates the stop interrupted (each must be sent again).
         foreach (var line in _cluster.LogLines(l => l.Contains("answered 5", StringComparison.Ordinal)).Take(20)
-                     .Concat(_cluster.LogLines(l => l.Contains("Catalog update for image", StringComparison.Ordinal)).Take(20)))
+                     .Concat(_cluster.LogLines(l => l.Contains("Catalog update for image", StringComparison.Ordinal)).Take(20))
+                     .Concat(ServerFaults()))
         {
             output.WriteLine("  " + (line.Length > 600 ? line[..600] : line));
         }
@@ -119,7 +120,8 @@ public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output)
             // (A PUT /file that reached silo 3 as it stopped once answered 503 "Silo stopping": the API nodes now send a
             // rejected call again, RejectedCallRetry.)
             var failures = load.Failures;
-            Assert.True(failures.Count == 0, $"{failures.Count} requests got no 2xx answer:\n" + string.Join('\n', failures.Take(50)));
+            Assert.True(failures.Count == 0, $"{failures.Count} requests got no 2xx answer:\n" + string.Join('\n', failures.Take(10))
+                + "\nwhat the API nodes answered 500 for:\n" + string.Join('\n', ServerFaults().Take(12).Select(l => l.Length > 300 ? l[..300] : l)));
             await AssertNothingLostAsync(load);
             var status = await _cluster.StatusAsync();
             Assert.True(status.Split('\n').Count(l => l.Contains(" Active ", StringComparison.Ordinal)) >= 3, status);
@@ -233,6 +235,11 @@ public sealed class FaultTests(ClusterFixture fixture, ITestOutputHelper output)
             Assert.Equal(image["checksum"]!.GetValue<string>(), (await _nodes[0].DownloadMd5Async(existing.Value)).Md5);
         }
     }
+
+    // What an API node answered 500 for: ErrorMiddleware's line and the exception's (the lines after it are its stack).
+    private IEnumerable<string> ServerFaults() =>
+        _cluster.LogLines(l => l.Contains("Unhandled error for", StringComparison.Ordinal) || l.Contains("Exception: ", StringComparison.Ordinal))
+            .Where(l => l.StartsWith("api-", StringComparison.Ordinal)).Take(30);
 
     private async Task AssertNothingLostAsync(MixedLoad load)
     {
