@@ -25,7 +25,8 @@ public sealed record GrainStateContainer(BlobContainerClient Client);
 /// image holds (<see cref="IImageMaintenanceGrain.RemoveUnheldDataAsync"/>). It never undoes work another node is doing: an upload in flight is only given
 /// a lease (undone if nobody renews it), an import only if it is not running. The pass runs in
 /// the background of this grain, so asking for one returns at once and start-up never waits.
-/// Passes are incremental between full ones (<see cref="RepairWatermark"/>).
+/// Passes are incremental between full ones (<see cref="RepairWatermark"/>), and an incremental
+/// one may run beside a full one (never two of a kind).
 /// </summary>
 [GrainType("glance.cluster-repair")]
 public sealed class ClusterRepairGrain(
@@ -47,9 +48,14 @@ public sealed class ClusterRepairGrain(
     private const string TaskStatePrefix = "task-glance.task/";
     private const string ReminderName = "repair-pass";
 
-    private Task? _running;
+    private Task? _full;
+    private Task? _incremental;
     private RepairPass? _last;
     private bool _reminderRegistered;
+    // Passes this activation has recorded: one that sees the count move while it ran overlapped another.
+    private int _recorded;
+    // Two passes side by side must not write the watermark at once (the second write would carry a stale ETag).
+    private readonly SemaphoreSlim _storing = new(1, 1);
 
     /// <inheritdoc />
     public Task RequestPassAsync() => StartPassAsync();
@@ -67,18 +73,26 @@ public sealed class ClusterRepairGrain(
             await this.RegisterOrUpdateReminder(ReminderName, options.Value.Interval, options.Value.Interval);
             _reminderRegistered = true;
         }
-        if (_running is { IsCompleted: false }
-            || (_last is { } last && clock.GetUtcNow() - last.FinishedAt < options.Value.MinimumGap))
+        var started = clock.GetUtcNow();
+        if (_last is { } last && started - last.FinishedAt < options.Value.MinimumGap)
         {
             return;
         }
-        // Not awaited: the pass runs in the background, on this activation, which it keeps alive.
-        var started = clock.GetUtcNow();
-        _running = RunPassAsync(started, watermark.State.ReadFrom(started, options.Value));
+        // Not awaited: a pass runs in the background, on this activation, which it keeps alive.
+        switch (watermark.State.NextPass(started, options.Value, _full is { IsCompleted: false }, _incremental is { IsCompleted: false }))
+        {
+            case { Full: true }:
+                _full = RunPassAsync(started, null);
+                break;
+            case { From: { } from }:
+                _incremental = RunPassAsync(started, from);
+                break;
+        }
     }
 
     private async Task RunPassAsync(DateTimeOffset started, DateTimeOffset? changedSince)
     {
+        var recordedBefore = _recorded;
         var unsettled = watermark.State.Unsettled.ToHashSet();
         var images = new Tally(changedSince, unsettled);
         var templates = new Tally(changedSince, unsettled);
@@ -129,7 +143,9 @@ public sealed class ClusterRepairGrain(
         // A state that failed on its own is read again by the next pass, like one it repaired: one
         // that keeps failing does not hold the watermark back for every other state.
         watermark.State.Record(started, full: changedSince is null, complete,
-            images.Unsettled.Concat(tasks.Unsettled).Concat(templates.Unsettled));
+            images.Unsettled.Concat(tasks.Unsettled).Concat(templates.Unsettled), overlapped: _recorded != recordedBefore);
+        _recorded++;
+        await _storing.WaitAsync();
         try
         {
             // Stored, so the next activation (another silo's start, after this one stops) goes on from here.
@@ -139,6 +155,10 @@ public sealed class ClusterRepairGrain(
         {
             // The stored watermark is older: the next pass reads more, and misses nothing.
             logger.LogWarning("Storing the repair watermark failed: {Error}", exception.Message);
+        }
+        finally
+        {
+            _storing.Release();
         }
         // Counted once the watermark is stored (a test that sees the count may stop the silo).
         GlanceMetrics.RepairPass(_last.Incremental, images.Read + tasks.Read + templates.Read, repairedCount, data.Removed);

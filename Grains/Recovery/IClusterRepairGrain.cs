@@ -13,7 +13,11 @@ namespace Glance.Grains.Recovery;
 [Alias("glance.IClusterRepairGrain"), Hosting.SiloOnly]
 public interface IClusterRepairGrain : IGrainWithStringKey
 {
-    /// <summary>Starts a pass (full or incremental, as <see cref="RepairWatermark.ReadFrom"/> says) unless one is running or one finished less than <see cref="RecoveryOptions.MinimumGap"/> ago; returns at once.</summary>
+    /// <summary>
+    /// Starts a pass (full or incremental, as <see cref="RepairWatermark.ReadFrom"/> says; an
+    /// incremental one when a full one is due but running) unless one of that kind is running or a
+    /// pass finished less than <see cref="RecoveryOptions.MinimumGap"/> ago; returns at once.
+    /// </summary>
     [Alias("request-pass")]
     Task RequestPassAsync();
 
