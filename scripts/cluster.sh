@@ -2,7 +2,7 @@
 # A local Glance.Orleans cluster in the azure profile: Azurite (the repository's pinned one), N
 # headless silos (Silo/) and M stateless API nodes (Api/ as Orleans clients), one process each.
 #
-#   scripts/cluster.sh up [--silos N] [--api M] [--netns] [--tls]   build if needed, start everything, wait
+#   scripts/cluster.sh up [--silos N] [--api M] [--netns] [--plain]   build if needed, start everything, wait
 #                                  until every API node answers /versions; prints one line per node,
 #                                  `api K URL` and `silo K ADDRESS` (default 3 silos, 2 API nodes)
 #   scripts/cluster.sh status      the members as the cluster sees them (its membership table)
@@ -18,8 +18,9 @@
 # --netns puts every node in a network namespace of its own (gl-silo-K, gl-api-K) with an address
 # of its own on a bridge the script makes (10.77.0.0/24; Azurite on the bridge's 10.77.0.1), so
 # nothing can assume one host. Needs root. Without it everything binds 127.0.0.1.
-# --tls makes a CA and a node certificate (openssl, under $CLUSTER_DIR/tls) and runs every silo and
-# API node with mutual TLS (Glance:Azure:Tls): a client without a certificate of that CA is refused.
+# Every silo and API node runs with mutual TLS (Glance:Azure:Tls): `up` makes a CA and a node
+# certificate (openssl, under $CLUSTER_DIR/tls), and a client without a certificate of that CA is
+# refused. --plain runs without (Glance:Azure:Tls:Required=false); --tls, the default, is accepted.
 # Every node gets the service key made at `up` ($CLUSTER_DIR/service.key, Glance:Azure:ServiceKeyFile):
 # a direct client, which has no key, is refused the service's internal grain interfaces.
 #
@@ -130,9 +131,12 @@ make_tls() { # the cluster's own CA and one node certificate it signs (every nod
 }
 
 tls_settings() {
-  tls_on || return 0
-  echo --Glance:Azure:Tls:CertificateFile="$CLUSTER_DIR/tls/node.pem" --Glance:Azure:Tls:KeyFile="$CLUSTER_DIR/tls/node.key" \
-    --Glance:Azure:Tls:CaFile="$CLUSTER_DIR/tls/ca.pem"
+  if tls_on; then
+    echo --Glance:Azure:Tls:CertificateFile="$CLUSTER_DIR/tls/node.pem" --Glance:Azure:Tls:KeyFile="$CLUSTER_DIR/tls/node.key" \
+      --Glance:Azure:Tls:CaFile="$CLUSTER_DIR/tls/ca.pem"
+  elif [ -f "$CLUSTER_DIR/plain" ]; then
+    echo --Glance:Azure:Tls:Required=false  # up --plain: a silo beyond loopback (--netns) starts without TLS
+  fi
 }
 
 make_service_key() { # the service's own key: its silos and API nodes get it, direct clients never
@@ -238,20 +242,22 @@ down() {
     rm -f "$CLUSTER_DIR/netns"
   fi
   rm -f "$CLUSTER_DIR"/*.list
-  rm -rf "$CLUSTER_DIR/tls" "$CLUSTER_DIR/service.key"
+  rm -rf "$CLUSTER_DIR/tls" "$CLUSTER_DIR/service.key" "$CLUSTER_DIR/plain"
 }
 
 up() {
-  local silos=3 apis=2 netns=0
+  local silos=3 apis=2 netns=0 tls=1
   while [ $# -gt 0 ]; do
     case "$1" in
       --silos) silos="$2"; shift 2;;
       --api) apis="$2"; shift 2;;
       --netns) netns=1; shift;;
-      --tls) make_tls; shift;;
+      --tls) tls=1; shift;;
+      --plain) tls=0; shift;;
       *) die "unknown option $1";;
     esac
   done
+  if [ "$tls" = 1 ]; then make_tls; elif ! tls_on; then touch "$CLUSTER_DIR/plain"; fi
   build
   if [ "$netns" = 1 ]; then
     [ "$(id -u)" = 0 ] || die "--netns needs root"

@@ -9,8 +9,9 @@ namespace Glance.Grains.Hosting;
 /// <summary>
 /// Mutual TLS inside the azure profile's cluster, bound from <c>Glance:Azure:Tls</c>: every
 /// silo-to-silo and client-to-gateway connection is encrypted, and both ends must present a
-/// certificate issued by the cluster's own CA. With no <see cref="CertificateFile"/>, connections
-/// are plain (then keep silo and gateway ports on a private network).
+/// certificate issued by the cluster's own CA. A silo reachable beyond loopback needs it unless
+/// <see cref="Required"/> is false: a plain cluster lets any client that reaches a gateway call
+/// every grain as anyone.
 /// </summary>
 public sealed class ClusterTlsOptions
 {
@@ -27,20 +28,29 @@ public sealed class ClusterTlsOptions
     public string? CaFile { get; set; }
 
     /// <summary>
-    /// Refuse to start without TLS (default false: plain connections, with a warning at start when
-    /// the silo is reachable beyond loopback). For production clusters.
+    /// Whether a node may start without TLS. Unset (the default): a silo that advertises an address
+    /// beyond loopback does not start without it (<see cref="ProblemFor"/>), one on loopback does
+    /// (one machine, nothing else can reach it). True: no silo or API node starts without it.
+    /// False: plain anywhere (keep silo and gateway ports on a private network), with a warning at
+    /// the start of a silo reachable beyond loopback.
     /// </summary>
-    public bool Required { get; set; }
+    public bool? Required { get; set; }
 
     /// <summary>True when TLS is configured.</summary>
     public bool Enabled => !string.IsNullOrWhiteSpace(CertificateFile);
 
     /// <summary>Why the options cannot be used, or null when they can.</summary>
     public string? Problem() =>
-        !Enabled ? (Required ? $"{Section}:Required is true, but {Section}:CertificateFile is not set." : null)
+        !Enabled ? (Required == true ? $"{Section}:Required is true, but {Section}:CertificateFile is not set." : null)
         : string.IsNullOrWhiteSpace(KeyFile) || string.IsNullOrWhiteSpace(CaFile) ? $"{Section}:KeyFile and {Section}:CaFile are required with {Section}:CertificateFile."
         : new[] { CertificateFile!, KeyFile!, CaFile! }.FirstOrDefault(f => !File.Exists(f)) is { } missing ? $"{Section}: file '{missing}' does not exist."
         : null;
+
+    /// <summary>Why a silo advertising <paramref name="advertised"/> cannot start with these options, or null when it can.</summary>
+    public string? ProblemFor(IPAddress advertised) =>
+        Problem() ?? (!Enabled && Required is null && !IPAddress.IsLoopback(advertised)
+            ? $"This silo advertises {advertised}, beyond loopback, without TLS: set {Section}:CertificateFile, :KeyFile and :CaFile (mutual TLS, the cluster's own CA), or {Section}:Required=false to run plain on a private network."
+            : null);
 
     /// <summary>The options in <paramref name="configuration"/>, checked.</summary>
     public static ClusterTlsOptions From(Microsoft.Extensions.Configuration.IConfiguration configuration)
@@ -111,8 +121,8 @@ public sealed class ClusterTlsOptions
 }
 
 /// <summary>
-/// Says at start, once, that a silo reachable beyond loopback runs without TLS: any client that
-/// can reach its gateway may then call every grain as anyone (the Caller is trusted).
+/// Says at start, once, that a silo reachable beyond loopback runs without TLS (the operator set
+/// Required=false): any client that can reach its gateway may then call every grain as anyone.
 /// </summary>
 internal sealed class PlainClusterWarning(IPAddress advertised, ILogger<PlainClusterWarning> logger) : IHostedService
 {
@@ -121,8 +131,8 @@ internal sealed class PlainClusterWarning(IPAddress advertised, ILogger<PlainClu
         if (!IPAddress.IsLoopback(advertised))
         {
             logger.LogWarning(
-                "This silo advertises {Address} without TLS ({Section} is not set): any client that reaches its gateway can call every grain as any caller. Set {Section}:CertificateFile, :KeyFile and :CaFile (and {Section}:Required=true) in production.",
-                advertised, ClusterTlsOptions.Section, ClusterTlsOptions.Section, ClusterTlsOptions.Section);
+                "This silo advertises {Address} without TLS ({Section}:Required=false): any client that reaches its gateway can call every grain as any caller. Set {Section}:CertificateFile, :KeyFile and :CaFile in production.",
+                advertised, ClusterTlsOptions.Section, ClusterTlsOptions.Section);
         }
         return Task.CompletedTask;
     }

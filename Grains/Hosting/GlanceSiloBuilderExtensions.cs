@@ -41,13 +41,18 @@ public static class GlanceSiloBuilderExtensions
         silo.ConfigureEndpoints(AzureCluster.AdvertisedAddress(options), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
         silo.Configure<ClusterMembershipOptions>(AzureCluster.FailureDetection);
         silo.Configure<SiloMessagingOptions>(messaging => messaging.ResponseTimeout = AzureCluster.ResponseTimeout);
-        if (ClusterTlsOptions.From(configuration) is { Enabled: true } tls)
+        var tls = ClusterTlsOptions.From(configuration);
+        var advertised = AzureCluster.AdvertisedAddress(options);
+        if (tls.ProblemFor(advertised) is { } problem)
+        {
+            throw new InvalidOperationException(problem);
+        }
+        if (tls.Enabled)
         {
             silo.UseTls(tls.LoadCertificate(), tls.Configure);
         }
         else
         {
-            var advertised = AzureCluster.AdvertisedAddress(options);
             silo.Services.AddHostedService(services => ActivatorUtilities.CreateInstance<PlainClusterWarning>(services, advertised));
         }
         silo.UseAzureStorageClustering(clustering =>

@@ -14,7 +14,7 @@ public sealed class DirectClientTests(ClusterFixture fixture)
     [Fact]
     public async Task The_sample_client_creates_lists_reads_and_is_refused_another_projects_private_image()
     {
-        var (exitCode, output) = await DirectClient.RunAsync(fixture.Cluster, [], TimeSpan.FromMinutes(2));
+        var (exitCode, output) = await DirectClient.RunAsync(fixture.Cluster, DirectClient.ClusterCertificate(fixture.Cluster), TimeSpan.FromMinutes(2));
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("ok - created private image", output);
@@ -26,18 +26,15 @@ public sealed class DirectClientTests(ClusterFixture fixture)
 }
 
 /// <summary>
-/// A cluster with mutual TLS (<c>cluster.sh up --tls</c>: its own CA, every silo and API node
+/// The shared cluster, with mutual TLS (<c>cluster.sh up</c>, by default: its own CA, every silo and API node
 /// presenting a certificate it signed): the API works through it, the direct client with the
 /// cluster's certificate works, and a client without one (no TLS, TLS without a certificate, a
 /// certificate of another CA, or one the cluster's CA issued for servers only) cannot call any grain.
 /// </summary>
-public sealed class TlsClusterTests : IAsyncLifetime
+[Collection(ClusterCollection.Name)]
+public sealed class TlsClusterTests(ClusterFixture fixture)
 {
-    private readonly LocalCluster _cluster = new();
-
-    public Task InitializeAsync() => _cluster.UpAsync(silos: 2, apis: 1, tls: true);
-
-    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+    private readonly LocalCluster _cluster = fixture.Cluster;
 
     [Fact]
     public async Task Only_holders_of_the_clusters_certificate_can_call_the_grains()
@@ -50,7 +47,7 @@ public sealed class TlsClusterTests : IAsyncLifetime
 
         var tls = _cluster.TlsDirectory!;
         var (withExit, withOutput) = await DirectClient.RunAsync(_cluster,
-            ["--CertificateFile", Path.Combine(tls, "node.pem"), "--KeyFile", Path.Combine(tls, "node.key"), "--CaFile", Path.Combine(tls, "ca.pem")],
+            DirectClient.ClusterCertificate(_cluster),
             TimeSpan.FromMinutes(2));
         Assert.True(withExit == 0, withOutput);
         Assert.DoesNotContain("not ok", withOutput);
@@ -169,6 +166,13 @@ internal static class ForeignCertificate
 /// <summary>Runs the built sample against a cluster.</summary>
 internal static class DirectClient
 {
+    /// <summary>The sample's arguments for the node certificate <c>cluster.sh up</c> made (every cluster of the tests has mutual TLS unless made plain).</summary>
+    public static IReadOnlyList<string> ClusterCertificate(LocalCluster cluster)
+    {
+        var tls = cluster.TlsDirectory ?? throw new InvalidOperationException("the cluster runs without TLS");
+        return ["--CertificateFile", Path.Combine(tls, "node.pem"), "--KeyFile", Path.Combine(tls, "node.key"), "--CaFile", Path.Combine(tls, "ca.pem")];
+    }
+
     public static async Task<(int ExitCode, string Output)> RunAsync(LocalCluster cluster, IReadOnlyList<string> tlsArguments, TimeSpan timeout)
     {
         var dll = Path.Combine(cluster.Repository, "samples", "DirectClient", "bin", LocalCluster.Configuration, "net10.0", "Glance.DirectClient.dll");

@@ -94,15 +94,27 @@ public sealed class RegistrationTests
     }
 
     private sealed record SiloBuilderStub(IServiceCollection Services, IConfiguration Configuration) : ISiloBuilder;
+
     [Fact]
-    public void Cluster_tls_can_be_required_and_then_a_node_without_it_does_not_start()
+    public void Cluster_tls_is_needed_beyond_loopback_unless_turned_off_and_can_be_required_everywhere()
     {
         var section = ClusterTlsOptions.Section;
         IConfiguration Settings(params (string Key, string Value)[] pairs) =>
             new ConfigurationBuilder().AddInMemoryCollection(pairs.Select(p => KeyValuePair.Create<string, string?>(p.Key, p.Value))).Build();
 
-        // Plain by default (a warning at start beyond loopback), refused when required.
-        Assert.False(ClusterTlsOptions.From(Settings()).Enabled);
+        // Unset: plain on loopback only; a silo beyond loopback needs TLS or an explicit Required=false.
+        var unset = ClusterTlsOptions.From(Settings());
+        Assert.False(unset.Enabled);
+        Assert.Null(unset.ProblemFor(System.Net.IPAddress.Loopback));
+        var beyond = unset.ProblemFor(System.Net.IPAddress.Parse("10.0.0.11"));
+        Assert.NotNull(beyond);
+        Assert.Contains($"{section}:Required=false", beyond);
+        Assert.Null(ClusterTlsOptions.From(Settings(($"{section}:Required", "false"))).ProblemFor(System.Net.IPAddress.Parse("10.0.0.11")));
+        // The azure profile's silo builder applies it.
+        var silo = new SiloBuilderStub(new ServiceCollection(), Settings(("Glance:Profile", "azure"),
+            ("Glance:Azure:ConnectionString", "UseDevelopmentStorage=true"), ("Glance:AdvertisedAddress", "10.0.0.11")));
+        var plainSilo = Assert.Throws<InvalidOperationException>(() => silo.AddGlanceAzure(silo.Configuration));
+        Assert.Contains("beyond loopback, without TLS", plainSilo.Message);
         var refused = Assert.Throws<InvalidOperationException>(() => ClusterTlsOptions.From(Settings(($"{section}:Required", "true"))));
         Assert.Contains($"{section}:CertificateFile", refused.Message);
         var incomplete = Assert.Throws<InvalidOperationException>(() => ClusterTlsOptions.From(Settings(($"{section}:CertificateFile", "node.pem"))));

@@ -51,10 +51,10 @@ public sealed class LocalCluster : IAsyncDisposable
     public static string Configuration => AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
 
     /// <summary><c>cluster.sh up --silos N --api M</c>.</summary>
-    public async Task UpAsync(int silos, int apis, bool tls = false, bool netns = false)
+    public async Task UpAsync(int silos, int apis, bool plain = false, bool netns = false)
     {
         var output = await RunAsync(TimeSpan.FromMinutes(3),
-            ["up", "--silos", $"{silos}", "--api", $"{apis}", .. (tls ? new[] { "--tls" } : []), .. (netns ? new[] { "--netns" } : [])]);
+            ["up", "--silos", $"{silos}", "--api", $"{apis}", .. (plain ? new[] { "--plain" } : []), .. (netns ? new[] { "--netns" } : [])]);
         // One line per node, as operators' tools read it.
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.True(lines.Length == silos + apis && lines.All(l => l.StartsWith("api ", StringComparison.Ordinal) || l.StartsWith("silo ", StringComparison.Ordinal)),
