@@ -34,6 +34,11 @@ public static class ServiceUnavailable
                 // going away is answered before this is asked.
                 case OperationCanceledException:
                     return true;
+                // The grain's write met a newer stored state (its own earlier write whose answer was
+                // lost, or another activation's): it did not happen, the grain now holds what is
+                // stored, and the same request again can succeed.
+                case Orleans.Storage.InconsistentStateException:
+                    return true;
                 case Azure.RequestFailedException failed when failed.Status is 0 or >= 500:
                     return true;
                 case AggregateException aggregate when aggregate.InnerExceptions.Any(Is):

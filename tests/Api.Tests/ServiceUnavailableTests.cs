@@ -25,10 +25,12 @@ public sealed class ServiceUnavailableTests
     }
 
     [Fact]
-    public void A_silo_that_went_away_is_a_503_worth_one_more_try()
+    public void A_silo_that_went_away_or_a_stale_write_is_a_503()
     {
         Assert.True(ServiceUnavailable.IsWorthRetrying(new TimeoutException("Response did not arrive on time")));
         Assert.True(ServiceUnavailable.IsWorthRetrying(StorageProviderFailure(new Azure.RequestFailedException(503, "Server busy"))));
+        // A write refused for its ETag did not happen, and Orleans replaces the activation that met it.
+        Assert.True(ServiceUnavailable.Is(new Orleans.Storage.InconsistentStateException("ETag mismatch", "stored", "current")));
     }
 
     [Fact]

@@ -49,6 +49,35 @@ public sealed class UploadLeaseTests : IDisposable
     }
 
     [Fact]
+    public async Task An_abandoned_upload_is_undone_even_when_storage_took_a_write_whose_answer_was_lost()
+    {
+        await using var cluster = await StartAsync();
+        var owner = Caller.Member(NewProject());
+        var id = (await cluster.CreateAsync(owner, ImageDraft.Empty.With("disk_format", "raw").With("container_format", "bare"))).Id;
+        await cluster.Image(id).BeginUploadAsync(owner, UploadTarget.File, null);
+        // What a write that reached storage but whose answer never came back leaves: the stored state
+        // under an ETag the grain does not know (here the same state: the lost write's own).
+        using (var connection = GlanceTestCluster.OpenDatabase(_directory.Path))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE grain_state SET etag = 'written-but-unanswered' WHERE grain_type = 'glance.image' AND grain_key = $k";
+            command.Parameters.AddWithValue("$k", id.ToString("N"));
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+
+        // The lease check's undo is refused for the ETag; Orleans drops the activation that met the
+        // refusal, and the next one reads the stored state, grants a lease, and undoes the upload after it.
+        var deadline = DateTime.UtcNow.AddSeconds(3 * LeaseSeconds + 2);
+        while ((await cluster.Image(id).GetAsync(owner)).Status != ImageStatus.Queued && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+        Assert.Equal(ImageStatus.Queued, (await cluster.Image(id).GetAsync(owner)).Status);
+        // And the catalog says so too.
+        Assert.Equal(ImageStatus.Queued, Assert.Single(await cluster.Catalog.ListAsync(owner, new Glance.Grains.Catalog.ImageQuery()), i => i.Id == id).Status);
+    }
+
+    [Fact]
     public async Task A_renewed_upload_outlives_its_lease_and_completes()
     {
         // A longer lease here: what is tested is that renewals keep it, not how long a stall of the

@@ -143,6 +143,8 @@ public sealed class MixedLoad
         {
             var at = _clock.Elapsed;
             Outcomes.Enqueue(new Outcome(at, operation, 0, e.GetType().Name + ": " + e.Message, at - started, node.BaseAddress));
+            // No answer (a node that is gone refuses at once): a client waits a little before it tries again.
+            await Task.Delay(100, CancellationToken.None);
             return null;
         }
     }
