@@ -857,7 +857,17 @@ public sealed partial class ImageGrain(
             // In the same write as the change, so a repair knows which shard may still hold the entry.
             draft.FormerOwner = previousOwner;
         }
-        await state.ReplaceAsync(draft, DropViews);
+        try
+        {
+            await state.ReplaceAsync(draft, DropViews);
+        }
+        catch (Orleans.Storage.InconsistentStateException) when (state.State.Status is not null)
+        {
+            // Storage had taken a write this grain did not hear back from (read again now): the
+            // catalog gets that state, as a repair pass would send it; Orleans then drops the activation.
+            await PublishAsync(previousOwner: state.State.FormerOwner ?? state.State.Owner, retryLater: false);
+            throw;
+        }
         if (draft.PendingProperties is not null)
         {
             try

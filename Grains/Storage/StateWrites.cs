@@ -1,9 +1,14 @@
+using Orleans.Storage;
+
 namespace Glance.Grains.Storage;
 
 /// <summary>
 /// The one way a grain here changes its persisted state: the new state becomes the grain's
 /// only once storage has it. A failed write leaves the grain with the state that is in storage
 /// (nothing half-written, nothing shown that a restart would lose) and the caller gets the error.
+/// A write refused for its ETag (<see cref="InconsistentStateException"/>: storage took an earlier
+/// write whose answer was lost, or another activation wrote) reads what storage holds first, so the
+/// grain goes on from the stored state rather than from one storage no longer has.
 /// </summary>
 public static class StateWrites
 {
@@ -19,6 +24,20 @@ public static class StateWrites
         try
         {
             await state.WriteStateAsync();
+        }
+        catch (InconsistentStateException)
+        {
+            state.State = before;
+            try
+            {
+                await state.ReadStateAsync();
+            }
+            catch (Exception)
+            {
+                // Storage does not answer now: the next write meets the same refusal and reads again.
+            }
+            viewsChanged?.Invoke();
+            throw;
         }
         catch
         {

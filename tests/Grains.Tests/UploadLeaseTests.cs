@@ -49,32 +49,44 @@ public sealed class UploadLeaseTests : IDisposable
     }
 
     [Fact]
-    public async Task An_abandoned_upload_is_undone_even_when_storage_took_a_write_whose_answer_was_lost()
+    public async Task When_storage_took_an_undo_whose_answer_was_lost_the_catalog_still_gets_the_stored_state()
     {
         await using var cluster = await StartAsync();
         var owner = Caller.Member(NewProject());
         var id = (await cluster.CreateAsync(owner, ImageDraft.Empty.With("disk_format", "raw").With("container_format", "bare"))).Id;
         await cluster.Image(id).BeginUploadAsync(owner, UploadTarget.File, null);
-        // What a write that reached storage but whose answer never came back leaves: the stored state
-        // under an ETag the grain does not know (here the same state: the lost write's own).
+        // What an undo whose write reached storage but whose answer never came back leaves (a storage
+        // service stopping mid-request): queued in storage, under an ETag the grain does not know,
+        // while the grain and its catalog entry still say saving.
         using (var connection = GlanceTestCluster.OpenDatabase(_directory.Path))
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE grain_state SET etag = 'written-but-unanswered' WHERE grain_type = 'glance.image' AND grain_key = $k";
-            command.Parameters.AddWithValue("$k", id.ToString("N"));
-            Assert.Equal(1, command.ExecuteNonQuery());
+            using var read = connection.CreateCommand();
+            read.CommandText = "SELECT payload FROM grain_state WHERE grain_type = 'glance.image' AND grain_key = $k";
+            read.Parameters.AddWithValue("$k", id.ToString("N"));
+            var stored = System.Text.Json.Nodes.JsonNode.Parse((string)read.ExecuteScalar()!)!.AsObject();
+            Assert.Equal("Saving", stored["status"]!.GetValue<string>());
+            stored["status"] = "Queued";
+            stored.Remove("upload");
+            stored["version"] = stored["version"]!.GetValue<long>() + 1;
+            using var write = connection.CreateCommand();
+            write.CommandText = "UPDATE grain_state SET etag = 'written-but-unanswered', payload = $p WHERE grain_type = 'glance.image' AND grain_key = $k";
+            write.Parameters.AddWithValue("$k", id.ToString("N"));
+            write.Parameters.AddWithValue("$p", stored.ToJsonString());
+            Assert.Equal(1, write.ExecuteNonQuery());
         }
 
-        // The lease check's undo is refused for the ETag; Orleans drops the activation that met the
-        // refusal, and the next one reads the stored state, grants a lease, and undoes the upload after it.
+        // The lease check's undo is refused for the ETag; the grain reads the stored state and sends
+        // it to the catalog (which is what lists read: nothing here activates the image grain again).
         var deadline = DateTime.UtcNow.AddSeconds(3 * LeaseSeconds + 2);
-        while ((await cluster.Image(id).GetAsync(owner)).Status != ImageStatus.Queued && DateTime.UtcNow < deadline)
+        while (await CatalogStatusAsync() != ImageStatus.Queued && DateTime.UtcNow < deadline)
         {
             await Task.Delay(200);
         }
+        Assert.Equal(ImageStatus.Queued, await CatalogStatusAsync());
         Assert.Equal(ImageStatus.Queued, (await cluster.Image(id).GetAsync(owner)).Status);
-        // And the catalog says so too.
-        Assert.Equal(ImageStatus.Queued, Assert.Single(await cluster.Catalog.ListAsync(owner, new Glance.Grains.Catalog.ImageQuery()), i => i.Id == id).Status);
+
+        async Task<ImageStatus> CatalogStatusAsync() =>
+            Assert.Single(await cluster.Catalog.ListAsync(owner, new Glance.Grains.Catalog.ImageQuery()), i => i.Id == id).Status;
     }
 
     [Fact]
