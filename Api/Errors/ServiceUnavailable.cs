@@ -58,8 +58,8 @@ public static class ServiceUnavailable
     {
         for (Exception? e = exception; e is not null; e = e.InnerException)
         {
-            if (e is Grains.Storage.StorageUnavailableException or OperationCanceledException
-                || (e is AggregateException tries && tries.InnerExceptions.Any(i => i is OperationCanceledException)))
+            // An AggregateException's InnerException is its first try's failure: the walk reaches it.
+            if (e is Grains.Storage.StorageUnavailableException or OperationCanceledException)
             {
                 return false;
             }

@@ -25,23 +25,20 @@ public static class StateWrites
         {
             await state.WriteStateAsync();
         }
-        catch (InconsistentStateException)
+        catch (Exception failure)
         {
             state.State = before;
-            try
+            if (failure is InconsistentStateException)
             {
-                await state.ReadStateAsync();
+                try
+                {
+                    await state.ReadStateAsync();
+                }
+                catch (Exception)
+                {
+                    // Storage does not answer now: the next write meets the same refusal and reads again.
+                }
             }
-            catch (Exception)
-            {
-                // Storage does not answer now: the next write meets the same refusal and reads again.
-            }
-            viewsChanged?.Invoke();
-            throw;
-        }
-        catch
-        {
-            state.State = before;
             viewsChanged?.Invoke();
             throw;
         }
